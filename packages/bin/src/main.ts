@@ -1,0 +1,62 @@
+/**
+ * The one executable. The role is the name it was called by (`docker-credential-ecr-login`, `sts-init`,
+ * `cred-refresher`, through links) or its first argument (`docker-credential-ecr-login sts-init --dir …`).
+ * The helper and `credential-process` are imported statically: they must answer in milliseconds. The long-running
+ * roles are imported dynamically, which the build turns into a separately loaded bundle with the AWS SDK.
+ */
+import { basename } from 'node:path';
+import { helperMain } from '@ecr-proxy/credential-helper';
+import { credentialProcessMain } from '@ecr-proxy/sts-init';
+
+type Role = 'docker-credential-ecr-login' | 'sts-init' | 'cred-refresher' | 'credential-process';
+const ROLES: readonly Role[] = ['docker-credential-ecr-login', 'sts-init', 'cred-refresher', 'credential-process'];
+
+export function chooseRole(invokedAs: string, args: readonly string[]): { role: Role; args: readonly string[] } {
+  const first = args[0] as Role | undefined;
+  if (first && ROLES.includes(first) && first !== 'docker-credential-ecr-login') return { role: first, args: args.slice(1) };
+  const name = basename(invokedAs) as Role;
+  return { role: ROLES.includes(name) ? name : 'docker-credential-ecr-login', args };
+}
+
+async function run(role: Role, args: readonly string[]): Promise<number> {
+  switch (role) {
+    case 'docker-credential-ecr-login': {
+      const outcome = await helperMain(args, process.env);
+      process.stdout.write(outcome.stdout);
+      return outcome.exitCode;
+    }
+    case 'credential-process': {
+      const outcome = await credentialProcessMain(args, process.env);
+      process.stdout.write(outcome.stdout);
+      process.stderr.write(outcome.stderr);
+      return outcome.exitCode;
+    }
+    case 'sts-init':
+      return (await import('@ecr-proxy/sts-init/main')).stsInitMain(args, process.env);
+    case 'cred-refresher':
+      return (await import('@ecr-proxy/cred-refresher/main')).refresherMain(args, process.env);
+  }
+}
+
+/** In a single executable argv[1] is not a script; process.argv0 is the name the file was called by. */
+export function invocation(argv: readonly string[], isSea: boolean, argv0: string) {
+  return isSea ? { invokedAs: argv0, args: argv.slice(2) } : { invokedAs: argv[1] ?? '', args: argv.slice(2) };
+}
+
+function isSingleExecutable(): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (process as unknown as { getBuiltinModule?: (id: string) => { isSea(): boolean } | undefined })
+      .getBuiltinModule?.('node:sea')?.isSea() ?? false;
+  } catch {
+    return false;
+  }
+}
+
+export async function main(): Promise<void> {
+  const { invokedAs, args } = invocation(process.argv, isSingleExecutable(), process.argv0);
+  const { role, args: roleArgs } = chooseRole(invokedAs, args);
+  const code = await run(role, roleArgs);
+  // Flush stdout before exiting: pending SDK sockets or timers must not keep a one-shot helper alive.
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,54 @@
+/**
+ * Atomic file replacement: a reader sees the old file or the new one, never a torn one, even after a crash or a full
+ * disk. The temp file lives in the target's directory so the rename never crosses a filesystem.
+ */
+import { open, rename, unlink, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+
+export interface WriteOptions {
+  /** File mode; 0o600 unless said otherwise, since most of what we write is a secret. */
+  mode?: number;
+  /** Directory mode when it has to be created. */
+  dirMode?: number;
+}
+
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+  const mode = opts.mode ?? 0o600;
+  await mkdir(dirname(path), { recursive: true, mode: opts.dirMode ?? 0o700 });
+  const temp = tempPathFor(path);
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      // open() applies the umask; chmod makes the mode exactly what was asked (e.g. 0640 under umask 077).
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dirname(path));
+}
+
+/** Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // best effort
+  }
+}

@@ -1,0 +1,6 @@
+export * from './env.js';
+export * from './log.js';
+export * from './atomic-write.js';
+export * from './lock.js';
+export * from './backoff.js';
+export * from './deadline.js';

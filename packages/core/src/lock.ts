@@ -1,0 +1,57 @@
+/**
+ * A cross-process lock on a file path, for read-modify-write of a shared file (the ECR token cache is written by the
+ * helper, by every concurrent `get` and by the refresher). The lock is a sibling file created with O_EXCL; a holder
+ * that died leaves it behind, so a lock older than `staleMs` is taken over.
+ */
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fullJitter } from './backoff.js';
+
+export interface LockOptions {
+  /** Give up after this long; the caller decides whether to go on without the lock. */
+  timeoutMs?: number;
+  /** A lock file older than this belongs to a dead holder. Holders keep it for milliseconds. */
+  staleMs?: number;
+  signal?: AbortSignal;
+}
+
+export class LockTimeoutError extends Error {
+  override name = 'LockTimeoutError';
+}
+
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lockPath = `${path}.lock`;
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const staleMs = opts.staleMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o600);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    await takeOverIfStale(lockPath, staleMs);
+    if (Date.now() >= deadline) throw new LockTimeoutError(`could not lock ${path} within ${timeoutMs} ms`);
+    await delay(fullJitter(attempt, 2, 50), undefined, opts.signal ? { signal: opts.signal } : {});
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockPath).catch(() => {});
+  }
+}
+
+async function takeOverIfStale(lockPath: string, staleMs: number): Promise<void> {
+  try {
+    const info = await stat(lockPath);
+    if (Date.now() - info.mtimeMs < staleMs) return;
+    // Renaming first means only one waiter removes the stale lock, not a fresh one taken in between.
+    const aside = `${lockPath}.stale.${process.pid}`;
+    await rename(lockPath, aside);
+    await unlink(aside);
+  } catch {
+    // gone already, or another waiter took it over
+  }
+}

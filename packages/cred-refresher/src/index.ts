@@ -1,0 +1,1 @@
+export { refresherMain } from './main.js';

@@ -1,0 +1,91 @@
+/**
+ * The ECR token cache, in the file format of docker-credential-ecr-login v0.12.0 (`cache.json`, version "1.0"),
+ * so either helper can read what the other wrote. Unlike the reference, writers take a lock and merge, so
+ * concurrent `get`s never lose each other's entries.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { withFileLock, writeFileAtomic } from '@ecr-proxy/core';
+
+export interface AuthEntry {
+  AuthorizationToken: string;
+  RequestedAt: string;
+  ExpiresAt: string;
+  ProxyEndpoint: string;
+  Service: 'ecr' | 'ecr-public';
+}
+
+export interface RegistryCache {
+  Registries: Record<string, AuthEntry>;
+  Version: '1.0';
+}
+
+export interface TokenCache {
+  get(key: string): Promise<AuthEntry | undefined>;
+  set(key: string, entry: AuthEntry): Promise<void>;
+  list(): Promise<AuthEntry[]>;
+}
+
+const VERSION = '1.0';
+
+/** Fresh until half its lifetime has passed, as in the reference (about 6 h of ECR's 12 h). */
+export function isFresh(entry: AuthEntry, now: number): boolean {
+  const requested = Date.parse(entry.RequestedAt);
+  const expires = Date.parse(entry.ExpiresAt);
+  return now < requested + (expires - requested) / 2;
+}
+
+/** Still accepted by ECR: what we fall back to when a refresh fails. */
+export function isUnexpired(entry: AuthEntry, now: number): boolean {
+  return now < Date.parse(entry.ExpiresAt);
+}
+
+function isEntry(value: unknown): value is AuthEntry {
+  const e = value as Partial<AuthEntry> | null;
+  return (
+    typeof e === 'object' && e !== null &&
+    typeof e.AuthorizationToken === 'string' && typeof e.ProxyEndpoint === 'string' &&
+    !Number.isNaN(Date.parse(String(e.RequestedAt))) && !Number.isNaN(Date.parse(String(e.ExpiresAt)))
+  );
+}
+
+/** A missing, unreadable, torn or foreign-version file reads as empty: the cache only ever saves calls. */
+export async function readCacheFile(path: string): Promise<RegistryCache> {
+  const empty: RegistryCache = { Registries: {}, Version: VERSION };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return empty;
+  }
+  const file = parsed as Partial<RegistryCache> | null;
+  if (!file || file.Version !== VERSION || typeof file.Registries !== 'object' || file.Registries === null) return empty;
+  const registries: Record<string, AuthEntry> = {};
+  for (const [key, entry] of Object.entries(file.Registries)) if (isEntry(entry)) registries[key] = entry;
+  return { Registries: registries, Version: VERSION };
+}
+
+export function fileTokenCache(dir: string, opts: { fileMode?: number } = {}): TokenCache {
+  const path = join(dir, 'cache.json');
+  return {
+    async get(key) {
+      return (await readCacheFile(path)).Registries[key];
+    },
+    async set(key, entry) {
+      await withFileLock(path, async () => {
+        const current = await readCacheFile(path);
+        current.Registries[key] = entry;
+        await writeFileAtomic(path, JSON.stringify(current, null, 2), { mode: opts.fileMode ?? 0o600, dirMode: 0o700 });
+      });
+    },
+    async list() {
+      return Object.values((await readCacheFile(path)).Registries);
+    },
+  };
+}
+
+export const nullTokenCache: TokenCache = {
+  get: async () => undefined,
+  set: async () => {},
+  list: async () => [],
+};

@@ -1,0 +1,57 @@
+/** The helper's env, parsed once into a typed config. Names and meanings: docs/configuration.md. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, durationFrom, firstSet, isLevel, listFrom, type Env, type Level } from '@ecr-proxy/core';
+import { cacheIdentity } from './cache-key.js';
+
+export interface HelperConfig {
+  /** undefined: no cache (disabled, or no home directory to put it in). */
+  cacheDir: string | undefined;
+  ignoreCredsStorage: boolean;
+  allowedRegistries: string[];
+  timeoutMs: number;
+  identity: string;
+  log: { target: 'stderr' | 'off' | { file: string }; level: Level };
+}
+
+function defaultCacheDir(env: Env): string | undefined {
+  const explicit = firstSet(env, 'AWS_ECR_CACHE_DIR');
+  if (explicit) return explicit.startsWith('~/') ? join(homeOf(env) ?? '', explicit.slice(2)) : explicit;
+  const home = homeOf(env);
+  return home ? join(home, '.ecr') : undefined;
+}
+
+function homeOf(env: Env): string | undefined {
+  const home = firstSet(env, 'HOME');
+  if (home) return home;
+  try {
+    return homedir() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function helperConfigFromEnv(env: Env): HelperConfig {
+  const allowedRegistries = listFrom(env.ECR_LOGIN_ALLOWED_REGISTRIES);
+  for (const id of allowedRegistries) {
+    if (id !== 'public' && !/^\d{12}$/.test(id)) {
+      throw new ConfigError(`ECR_LOGIN_ALLOWED_REGISTRIES: "${id}" is neither a 12-digit registry id nor "public"`);
+    }
+  }
+  const level = firstSet(env, 'ECR_LOGIN_LOG_LEVEL') ?? 'info';
+  if (!isLevel(level)) throw new ConfigError(`ECR_LOGIN_LOG_LEVEL: "${level}" is not one of debug, info, warn, error`);
+  const cacheDir = defaultCacheDir(env);
+  const logSetting = firstSet(env, 'ECR_LOGIN_LOG');
+  let target: HelperConfig['log']['target'];
+  if (logSetting === 'stderr' || logSetting === 'off') target = logSetting;
+  else if (logSetting) target = { file: logSetting };
+  else target = cacheDir ? { file: join(cacheDir, 'log', 'ecr-login.log') } : 'stderr';
+  return {
+    cacheDir: env.AWS_ECR_DISABLE_CACHE ? undefined : cacheDir,
+    ignoreCredsStorage: env.AWS_ECR_IGNORE_CREDS_STORAGE === 'true',
+    allowedRegistries,
+    timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000),
+    identity: cacheIdentity(env),
+    log: { target, level },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * `get` without the protocol: a server URL in, Basic credentials or a reason out. The cache is consulted before any
+ * AWS credentials are resolved; a failed refresh falls back to a cached token ECR still accepts.
+ */
+import type { Logger } from '@ecr-proxy/core';
+import { isFresh, isUnexpired, type AuthEntry, type TokenCache } from './cache.js';
+import { cacheKey } from './cache-key.js';
+import { decodeToken, type BasicCredentials, type EcrToken, type FetchToken } from './ecr-token.js';
+import { isAllowed, parseEcrRegistry, type EcrRegistry } from './registry-host.js';
+
+export interface GetDeps {
+  cache: TokenCache;
+  fetchToken: FetchToken;
+  /** Stable identity the cache is keyed by; see cache-key.ts. */
+  identity: string;
+  /** Registry ids and `public`; empty allows all. */
+  allowed: readonly string[];
+  log: Logger;
+  now?: () => number;
+}
+
+export type GetResult =
+  | { ok: true; credentials: BasicCredentials; source: 'cache' | 'ecr' | 'stale-cache' }
+  | { ok: false; reason: string };
+
+export function entryFrom(token: EcrToken, registry: EcrRegistry, requestedAt: number): AuthEntry {
+  return {
+    AuthorizationToken: token.authorizationToken,
+    RequestedAt: new Date(requestedAt).toISOString(),
+    ExpiresAt: token.expiresAt.toISOString(),
+    ProxyEndpoint: token.proxyEndpoint,
+    Service: registry.kind === 'public' ? 'ecr-public' : 'ecr',
+  };
+}
+
+/** Fetches a token, checks it decodes to non-empty credentials, and stores it. Shared with the refresher. */
+export async function refreshToken(
+  registry: EcrRegistry,
+  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'identity' | 'log' | 'now'>,
+  signal: AbortSignal,
+): Promise<{ credentials: BasicCredentials; entry: AuthEntry }> {
+  const now = deps.now ?? Date.now;
+  const requestedAt = now();
+  const token = await deps.fetchToken(registry, signal);
+  const credentials = decodeToken(token.authorizationToken);
+  const entry = entryFrom(token, registry, requestedAt);
+  try {
+    await deps.cache.set(cacheKey(deps.identity, registry), entry);
+  } catch (err) {
+    deps.log.warn('could not write the token cache; going on without it', { err });
+  }
+  return { credentials, entry };
+}
+
+async function cached(cache: TokenCache, key: string, log: Logger): Promise<AuthEntry | undefined> {
+  try {
+    return await cache.get(key);
+  } catch (err) {
+    log.warn('could not read the token cache', { err });
+    return undefined;
+  }
+}
+
+function usable(entry: AuthEntry | undefined, valid: boolean): BasicCredentials | undefined {
+  if (!entry || !valid) return undefined;
+  try {
+    return decodeToken(entry.AuthorizationToken);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function getCredentials(serverUrl: string, deps: GetDeps, signal: AbortSignal): Promise<GetResult> {
+  const now = deps.now ?? Date.now;
+  const registry = parseEcrRegistry(serverUrl);
+  if (!registry) return { ok: false, reason: 'not an ECR registry host' };
+  const log = deps.log.with({ registry: registry.host });
+  if (!isAllowed(registry, deps.allowed)) return { ok: false, reason: 'registry not in ECR_LOGIN_ALLOWED_REGISTRIES' };
+
+  const entry = await cached(deps.cache, cacheKey(deps.identity, registry), log);
+  const fresh = usable(entry, entry !== undefined && isFresh(entry, now()));
+  if (fresh) return { ok: true, credentials: fresh, source: 'cache' };
+
+  try {
+    const { credentials } = await refreshToken(registry, { ...deps, log }, signal);
+    return { ok: true, credentials, source: 'ecr' };
+  } catch (err) {
+    const stale = usable(entry, entry !== undefined && isUnexpired(entry, now()));
+    if (stale) {
+      log.warn('refreshing the ECR token failed; serving the cached token, still valid', { err, expiresAt: entry!.ExpiresAt });
+      return { ok: true, credentials: stale, source: 'stale-cache' };
+    }
+    return { ok: false, reason: `could not get an ECR token: ${(err as Error).name}: ${(err as Error).message}` };
+  }
+}

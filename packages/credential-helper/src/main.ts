@@ -1,0 +1,46 @@
+/** Wiring only: env → config → dependencies → one protocol call. */
+import { ConfigError, createLogger, fileSinkOrStderr, nullSink, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
+import { fileTokenCache, nullTokenCache } from './cache.js';
+import { helperConfigFromEnv, type HelperConfig } from './config.js';
+import type { FetchToken } from './ecr-token.js';
+import { runProtocol, type Outcome } from './protocol.js';
+
+const lazyFetchToken: FetchToken = async (registry, signal) =>
+  (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
+
+function sinkFor(target: HelperConfig['log']['target']): Sink {
+  if (target === 'stderr') return stderrSink;
+  if (target === 'off') return nullSink;
+  return fileSinkOrStderr(target.file);
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function helperMain(
+  args: readonly string[],
+  env: Env,
+  io: { stdin: NodeJS.ReadableStream; fetchToken?: FetchToken } = { stdin: process.stdin },
+): Promise<Outcome> {
+  let config: HelperConfig;
+  try {
+    config = helperConfigFromEnv(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return { stdout: `${err.message}\n`, exitCode: 1 };
+    throw err;
+  }
+  const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
+  return runProtocol(args, {
+    readStdin: () => readAll(io.stdin),
+    cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
+    fetchToken: io.fetchToken ?? lazyFetchToken,
+    identity: config.identity,
+    allowedRegistries: config.allowedRegistries,
+    ignoreCredsStorage: config.ignoreCredsStorage,
+    timeoutMs: config.timeoutMs,
+    log,
+  });
+}

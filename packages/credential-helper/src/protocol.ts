@@ -1,0 +1,90 @@
+/**
+ * The docker-credential-helpers protocol exactly as docker-credential-ecr-login v0.12.0 speaks it: one verb in
+ * argv, input on stdin, everything (errors too) on stdout, exit 1 on any error. This layer knows no HTTP and no SDK.
+ */
+import { DeadlineError, withDeadline, type Logger } from '@ecr-proxy/core';
+import type { TokenCache } from './cache.js';
+import type { FetchToken } from './ecr-token.js';
+import { getCredentials } from './get-credentials.js';
+
+export const NAME = 'docker-credential-ecr-login';
+export const PACKAGE = 'github.com/awslabs/amazon-ecr-credential-helper/ecr-login';
+export const VERSION = '0.12.0';
+export const NOT_FOUND = 'credentials not found in native keychain';
+export const USAGE = `Usage: ${NAME} <store|get|erase|list|version>`;
+
+export interface ProtocolDeps {
+  readStdin: () => Promise<string>;
+  cache: TokenCache;
+  fetchToken: FetchToken;
+  identity: string;
+  allowedRegistries: readonly string[];
+  ignoreCredsStorage: boolean;
+  timeoutMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface Outcome {
+  stdout: string;
+  exitCode: 0 | 1;
+}
+
+const fail = (message: string): Outcome => ({ stdout: `${message}\n`, exitCode: 1 });
+const versionLine = `${NAME} (${PACKAGE}) ${VERSION}\n`;
+
+/** Go's json encoder escapes these; doing the same keeps our output byte-identical to the reference. */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export async function runProtocol(args: readonly string[], deps: ProtocolDeps): Promise<Outcome> {
+  if (args.length === 1 && (args[0] === '-v' || args[0] === '--version')) return { stdout: versionLine, exitCode: 0 };
+  if (args.length !== 1) return fail(USAGE);
+  switch (args[0]) {
+    case 'get':
+      return get(deps);
+    case 'store':
+    case 'erase':
+      return deps.ignoreCredsStorage ? { stdout: '', exitCode: 0 } : fail('not implemented');
+    case 'list':
+      return list(deps);
+    case 'version':
+      return { stdout: versionLine, exitCode: 0 };
+    default:
+      return fail(`${NAME}: unknown action: ${args[0]}`);
+  }
+}
+
+async function get(deps: ProtocolDeps): Promise<Outcome> {
+  const serverUrl = (await deps.readStdin()).trim();
+  if (serverUrl === '') return fail('no credentials server URL');
+  // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token.
+  const fetchBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.8));
+  try {
+    const result = await withDeadline(deps.timeoutMs, 'get', (signal) =>
+      getCredentials(
+        serverUrl,
+        { ...deps, allowed: deps.allowedRegistries },
+        AbortSignal.any([signal, AbortSignal.timeout(fetchBudget)]),
+      ),
+    );
+    if (!result.ok) {
+      deps.log.info('credentials not found', { serverUrl, reason: result.reason });
+      return fail(NOT_FOUND);
+    }
+    deps.log.debug('credentials found', { serverUrl, source: result.source });
+    const { username, password } = result.credentials;
+    return { stdout: `${goJson({ ServerURL: serverUrl, Username: username, Secret: password })}\n`, exitCode: 0 };
+  } catch (err) {
+    const reason = err instanceof DeadlineError ? err.message : `unexpected error: ${(err as Error).message}`;
+    deps.log.error('credentials not found', { serverUrl, reason });
+    return fail(NOT_FOUND);
+  }
+}
+
+async function list(deps: ProtocolDeps): Promise<Outcome> {
+  const entries = await deps.cache.list().catch(() => []);
+  const endpoints = [...new Set(entries.map((e) => e.ProxyEndpoint))].sort();
+  return { stdout: `${goJson(Object.fromEntries(endpoints.map((e) => [e, 'AWS'])))}\n`, exitCode: 0 };
+}

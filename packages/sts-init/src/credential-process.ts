@@ -1,0 +1,65 @@
+/**
+ * The `credential_process` of the written profile: prints the stored credentials in the process-credentials format
+ * with an `Expiration` earlier than the real one by the margin, so the SDK (Go v1 in the registry) asks again early
+ * and never signs a 20-minute presigned URL with credentials about to expire. No network call.
+ */
+import { ConfigError, durationFrom, parseFlags, parseDuration, type Env } from '@ecr-proxy/core';
+import { readCredentials, type StoredCredentials } from './credentials-file.js';
+
+export const DEFAULT_MARGIN_MS = 25 * 60_000;
+
+export interface ProcessCredentials {
+  Version: 1;
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+  Expiration: string;
+}
+
+/**
+ * The Expiration to report. When the margin would put it in the past, report a moment just ahead, so the SDK uses
+ * these still-valid credentials briefly and asks again soon (the refresher should have replaced them by then).
+ */
+export function reportedExpiration(creds: StoredCredentials, marginMs: number, now: number): Date {
+  const real = Date.parse(creds.Expiration);
+  const early = real - marginMs;
+  if (early > now) return new Date(early);
+  return new Date(Math.min(real, now + 60_000));
+}
+
+export function toProcessCredentials(creds: StoredCredentials, marginMs: number, now: number): ProcessCredentials {
+  return {
+    Version: 1,
+    AccessKeyId: creds.AccessKeyId,
+    SecretAccessKey: creds.SecretAccessKey,
+    SessionToken: creds.SessionToken,
+    Expiration: reportedExpiration(creds, marginMs, now).toISOString(),
+  };
+}
+
+export interface CredentialProcessConfig {
+  dir: string;
+  marginMs: number;
+}
+
+export function credentialProcessConfig(argv: readonly string[], env: Env): CredentialProcessConfig {
+  const flags = parseFlags(argv, ['dir', 'margin']);
+  const dir = flags.get('dir') ?? env.CREDENTIALS_DIR;
+  if (!dir) throw new ConfigError('credential-process: no credentials directory; pass --dir or set CREDENTIALS_DIR');
+  const margin = flags.get('margin');
+  return { dir, marginMs: margin ? parseDuration(margin, '--margin') : durationFrom(env, 'CREDENTIALS_MARGIN', DEFAULT_MARGIN_MS) };
+}
+
+/** Prints JSON on success; on failure a one-line error on stderr (the SDK shows it) and exit 1. */
+export async function credentialProcessMain(argv: readonly string[], env: Env, now = Date.now()): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  try {
+    const config = credentialProcessConfig(argv, env);
+    const creds = await readCredentials(config.dir);
+    if (Date.parse(creds.Expiration) <= now) {
+      return { stdout: '', stderr: `credential-process: the credentials in ${config.dir} expired at ${creds.Expiration}; is cred-refresher running?\n`, exitCode: 1 };
+    }
+    return { stdout: JSON.stringify(toProcessCredentials(creds, config.marginMs, now)) + '\n', stderr: '', exitCode: 0 };
+  } catch (err) {
+    return { stdout: '', stderr: `credential-process: ${(err as Error).message}\n`, exitCode: 1 };
+  }
+}

@@ -1,0 +1,2 @@
+export * from './credentials-file.js';
+export * from './credential-process.js';
