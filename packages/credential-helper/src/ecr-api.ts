@@ -3,28 +3,44 @@
  * Credentials come from the SDK's default chain (env, profile and credential_process, web identity, Pod Identity
  * and container endpoints, instance metadata); endpoints honour AWS_ENDPOINT_URL_ECR / _ECR_PUBLIC.
  */
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
 import { clientConfig } from '@ecr-proxy/core/aws';
 import type { EcrRegistry } from './registry-host.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
 
-const clients = new Map<string, ECRClient | ECRPUBLICClient>();
+/** Credentials for the ECR clients; undefined: the SDK default chain. */
+export type EcrCredentials = NonNullable<ECRClientConfig['credentials']>;
 
-function clientFor(registry: EcrRegistry): ECRClient | ECRPUBLICClient {
-  const key = registry.kind === 'public' ? 'public' : `${registry.region}/${registry.fips}`;
-  let client = clients.get(key);
-  if (!client) {
-    client =
-      registry.kind === 'public'
-        ? new ECRPUBLICClient(clientConfig({ region: registry.region }))
-        : new ECRClient({ ...clientConfig({ region: registry.region }), useFipsEndpoint: registry.fips });
-    clients.set(key, client);
-  }
-  return client;
+function clientsFor(credentials: EcrCredentials | undefined) {
+  const clients = new Map<string, ECRClient | ECRPUBLICClient>();
+  return (registry: EcrRegistry): ECRClient | ECRPUBLICClient => {
+    const key = registry.kind === 'public' ? 'public' : `${registry.region}/${registry.fips}`;
+    let client = clients.get(key);
+    if (!client) {
+      const base = { ...clientConfig({ region: registry.region }), ...(credentials ? { credentials } : {}) };
+      client = registry.kind === 'public' ? new ECRPUBLICClient(base) : new ECRClient({ ...base, useFipsEndpoint: registry.fips });
+      clients.set(key, client);
+    }
+    return client;
+  };
 }
 
-export const fetchEcrToken: FetchToken = async (registry, signal): Promise<EcrToken> => {
+/** A FetchToken with its own clients, signing with the given credentials (the refresher's fresh STS credentials). */
+export function ecrTokenFetcher(credentials?: EcrCredentials): FetchToken {
+  const clientFor = clientsFor(credentials);
+  return (registry, signal) => fetchWith(clientFor, registry, signal);
+}
+
+const defaultClientFor = clientsFor(undefined);
+
+export const fetchEcrToken: FetchToken = (registry, signal) => fetchWith(defaultClientFor, registry, signal);
+
+async function fetchWith(
+  clientFor: (registry: EcrRegistry) => ECRClient | ECRPUBLICClient,
+  registry: EcrRegistry,
+  signal: AbortSignal,
+): Promise<EcrToken> {
   if (registry.kind === 'public') {
     const client = clientFor(registry) as ECRPUBLICClient;
     const out = await client.send(new GetPublicTokenCommand({}), { abortSignal: signal });
