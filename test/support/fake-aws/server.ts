@@ -1,0 +1,86 @@
+// The one HTTP handler behind every fake endpoint. STS, ECR and ECR Public share a URL (the SDK's per-service
+// endpoint variables may all point at it), so a request is recognised by its protocol markers, not by its path.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CallLog, CallRecord } from './calls.js';
+import type { AwsCall, FakeContext, Reply } from './context.js';
+import { ecrCall, ecrTarget, jsonError } from './ecr.js';
+import type { Faults, FaultSpec } from './faults.js';
+import { isStsRequest, stsCall } from './sts.js';
+import { readBody, requestId } from './wire.js';
+
+export interface HandlerParts {
+  ctx: FakeContext;
+  faults: Faults;
+  log: CallLog;
+  control: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>;
+}
+
+export function createHandler(parts: HandlerParts) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Aborted when the client goes away or the server stops, so a 'slow' answer never outlives its socket.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    try {
+      const body = (await readBody(req)).toString('utf8');
+      if (req.url?.startsWith('/_fake/')) return await parts.control(req, res, body);
+      const call = recognise(req, body, parts.ctx);
+      if (!call) return write(res, unrecognised(req));
+      await answer(call, req, res, parts, gone.signal);
+    } catch (error) {
+      if (gone.signal.aborted) return;
+      if (!res.headersSent) write(res, jsonError(500, 'InternalFailure', `fake-aws: ${String(error)}`));
+      else res.destroy();
+    }
+  };
+}
+
+function recognise(req: IncomingMessage, body: string, ctx: FakeContext): AwsCall | undefined {
+  if (req.method !== 'POST') return undefined;
+  const target = ecrTarget(req.headers);
+  if (target) return ecrCall(target, body, req.headers, ctx);
+  if (isStsRequest(req.headers)) return stsCall(new URLSearchParams(body), req.headers, ctx);
+  return undefined;
+}
+
+/** Latency, then the fault if one applies, then the real answer, computed last so it sees the clock of that moment. */
+async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, parts: HandlerParts, signal: AbortSignal): Promise<void> {
+  const record: CallRecord = { service: call.service, action: call.action, at: parts.ctx.now(), status: 0 };
+  if (call.accessKeyId) record.accessKeyId = call.accessKeyId;
+  if (call.region) record.region = call.region;
+  parts.log.add(record);
+  if (parts.ctx.settings.latencyMs > 0) await sleep(parts.ctx.settings.latencyMs, undefined, { signal });
+  const fault = parts.faults.take(call.service);
+  if (fault) record.fault = fault.mode;
+  if (fault?.mode === 'down') {
+    req.socket.destroy();
+    return;
+  }
+  if (fault?.mode === 'slow') await sleep(fault.delayMs ?? 5000, undefined, { signal });
+  const reply = faultReply(call, fault) ?? call.answer();
+  record.status = reply.status;
+  if (reply.errorCode) record.errorCode = reply.errorCode;
+  write(res, reply);
+}
+
+function faultReply(call: AwsCall, fault: FaultSpec | undefined): Reply | undefined {
+  if (fault?.mode === 'throttle') return call.throttled();
+  if (fault?.mode === '5xx') return call.unavailable(fault.status ?? 500);
+  return undefined;
+}
+
+/** Says exactly what arrived, so a future SDK that changes protocol (e.g. to rpc-v2-cbor) fails loudly here. */
+function unrecognised(req: IncomingMessage): Reply {
+  const markers = ['content-type', 'x-amz-target', 'smithy-protocol'].map((h) => `${h}=${String(req.headers[h] ?? '')}`);
+  return jsonError(400, 'UnknownOperationException', `fake-aws does not recognise ${req.method} ${req.url} (${markers.join(', ')})`);
+}
+
+function write(res: ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, {
+    ...reply.headers,
+    'content-type': reply.contentType,
+    'content-length': Buffer.byteLength(reply.body),
+    'x-amzn-requestid': requestId(),
+  });
+  res.end(reply.body);
+}
