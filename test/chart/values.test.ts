@@ -1,0 +1,310 @@
+// The Helm values for the unmodified chart twuni/docker-registry 3.0.0 (chart-values/): they parse, every key they set
+// is one the chart reads (the chart has no schema, so a typo would be silently ignored), configData is a registry
+// config, and the pod they describe has the containers, mounts, env and probes of docs/design.md.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CHART_DEFAULTS_FILE, OVERLAYS, ROOT, VALUES_FILE, envOf, isObject, loadYaml, mergeValues, overlayFile,
+  nullPaths, parseGoDuration, parseYaml, registryConfigUnknownKeys, secretLookingValues, uncommentedChanges, unknownChartKeys,
+  type Container, type Values,
+} from './chart-values.js';
+
+const defaults = loadYaml(CHART_DEFAULTS_FILE);
+const baseText = readFileSync(VALUES_FILE, 'utf8');
+const base = parseYaml(baseText);
+const overlays = Object.fromEntries(OVERLAYS.map((name) => [name, loadYaml(overlayFile(name))])) as Record<
+  (typeof OVERLAYS)[number], Values
+>;
+const merged = (name: (typeof OVERLAYS)[number]): Values => mergeValues(base, overlays[name]);
+const all: [string, Values][] = [['base', base], ...OVERLAYS.map((n): [string, Values] => [`base + ${n}`, merged(n)])];
+
+const obj = (v: unknown): Values => (isObject(v) ? v : {});
+const inits = (v: Values): Container[] => (v.initContainers ?? []) as Container[];
+const registryEnv = (v: Values) => envOf(v.extraEnvVars as Container['env']);
+const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/;
+// The chart names the registry container after the chart (templates/deployment.yaml: `name: {{ .Chart.Name }}`).
+const CHART_CONTAINER_NAME = 'docker-registry';
+
+describe('values files parse', () => {
+  it.each([VALUES_FILE, CHART_DEFAULTS_FILE, ...OVERLAYS.map(overlayFile)])('%s', (file) => {
+    expect(() => loadYaml(file)).not.toThrow();
+  });
+});
+
+describe('every key is one the chart reads', () => {
+  it('the chart defaults fixture is the chart 3.0.0 values.yaml', () => {
+    expect(obj(defaults.image).tag).toBe('3.0.0');
+    expect(obj(defaults.configData).version).toBe(0.1);
+  });
+
+  it.each(all)('%s', (_name, values) => {
+    expect(unknownChartKeys(values, defaults)).toEqual([]);
+    expect(registryConfigUnknownKeys(obj(values.configData))).toEqual([]);
+  });
+
+  it.each(OVERLAYS)('overlay %s on its own', (name) => {
+    expect(unknownChartKeys(overlays[name], defaults)).toEqual([]);
+  });
+
+  it('a misspelled key fails the check', () => {
+    const cases: [string, (v: Values) => void][] = [
+      ['serviceAcount', (v) => { v.serviceAcount = v.serviceAccount; delete v.serviceAccount; }],
+      ['extraEnvVar', (v) => { v.extraEnvVar = v.extraEnvVars; delete v.extraEnvVars; }],
+      ['initContainer', (v) => { v.initContainer = v.initContainers; delete v.initContainers; }],
+      ['s3.rootDirectory', (v) => { obj(v.s3).rootDirectory = '/docker'; }],
+      ['service.nodeport', (v) => { obj(v.service).nodeport = 30008; }],
+      ['metrics.enable', (v) => { obj(v.metrics).enable = true; }],
+    ];
+    for (const [path, misspell] of cases) {
+      const copy = structuredClone(base);
+      misspell(copy);
+      expect(unknownChartKeys(copy, defaults), path).toContain(path);
+    }
+  });
+
+  it('a misspelled key in the file text fails the check', () => {
+    const text = baseText.replace('  nodePort: 30008', '  nodeport: 30008').replace('podAnnotations:', 'podAnnotation:');
+    expect(unknownChartKeys(parseYaml(text), defaults)).toEqual(['podAnnotation', 'service.nodeport']);
+  });
+
+  it('a misspelled registry config key fails the check', () => {
+    const config = structuredClone(obj(base.configData));
+    obj(obj(config.proxy).exec).lifetme = '1h';
+    obj(config.http).debg = {};
+    expect(registryConfigUnknownKeys(config)).toEqual(['http.debg', 'proxy.exec.lifetme']);
+  });
+});
+
+describe('every changed line carries a comment', () => {
+  it.each([['values-s3-ecr-proxy.yaml', VALUES_FILE], ...OVERLAYS.map((n) => [`${n}.yaml`, overlayFile(n)])])(
+    '%s', (_name, file) => {
+      expect(uncommentedChanges(readFileSync(file, 'utf8'), defaults)).toEqual([]);
+    },
+  );
+
+  it('the check finds a changed line without a comment', () => {
+    const text = baseText.replace(/type: NodePort\s+#.*$/m, 'type: NodePort');
+    expect(uncommentedChanges(text, defaults)).toEqual(['service.type']);
+  });
+});
+
+describe('configData is a registry 3.0.0 config', () => {
+  it.each(all)('%s', (_name, values) => {
+    const config = obj(values.configData);
+    expect(String(config.version)).toBe('0.1');
+    expect(obj(config.log).formatter).toBe('json');
+    // storage: the chart renders the driver (s3) as env vars; the file keeps only the driver-independent keys
+    const storage = obj(config.storage);
+    expect(Object.keys(storage).sort()).toEqual(['cache', 'delete', 'redirect']);
+    expect(obj(storage.redirect).disable).toBe(false); // a YAML bool, presigned redirects on
+    expect(obj(storage.delete).enabled).toBe(true); // the proxy's TTL expiry deletes through the blob store
+    // http: the chart's metrics port is the part of debug.addr after ':'
+    const http = obj(config.http);
+    expect(http.addr).toBe(':5000');
+    expect(obj(http.debug).addr).toBe(':5001');
+    expect(obj(obj(http.debug).prometheus)).toEqual({ enabled: true, path: '/metrics' });
+    // proxy
+    const proxy = obj(config.proxy);
+    const remote = new URL(String(proxy.remoteurl));
+    expect(remote.protocol).toBe('https:');
+    expect(remote.host).toMatch(ECR_HOST);
+    expect(remote.pathname).toBe('/');
+    const exec = obj(proxy.exec);
+    expect(exec.command).toBe('/usr/local/bin/docker-credential-ecr-login');
+    expect(String(exec.command)).toMatch(/^\/[^\s]+$/); // one absolute path, no arguments
+    const lifetime = parseGoDuration(String(exec.lifetime));
+    expect(lifetime).toBeGreaterThan(0); // 0 would run the helper on every upstream request
+    expect(lifetime).toBeLessThan(12 * 3600e3); // ECR tokens live 12 h
+    expect(parseGoDuration(String(proxy.ttl))).toBeGreaterThan(0);
+    expect(proxy).not.toHaveProperty('username');
+    expect(proxy).not.toHaveProperty('password');
+  });
+
+  it('parseGoDuration reads Go durations and rejects the rest', () => {
+    expect(parseGoDuration('1h')).toBe(3600e3);
+    expect(parseGoDuration('1h30m')).toBe(5400e3);
+    expect(parseGoDuration('500ms')).toBe(500);
+    for (const bad of ['', '1', '1d', 'h', '1h ', '-1h']) expect(() => parseGoDuration(bad), bad).toThrow();
+  });
+});
+
+describe('the pod', () => {
+  it.each(all)('%s: chart-level settings', (_name, values) => {
+    expect(values.storage).toBe('s3');
+    expect(obj(values.s3).region).toMatch(/^[a-z]{2}(-[a-z]+)+-\d$/);
+    expect(obj(values.s3).bucket).toBeTruthy();
+    expect(obj(values.secrets).s3).toEqual({}); // present (chart issue #71), and keyless
+    expect(obj(values.proxy).enabled).toBe(false); // the proxy is configured in configData.proxy
+    expect(obj(values.metrics).enabled).toBe(true);
+    expect(obj(values.serviceAccount).create).toBe(true);
+    expect(obj(values.podAnnotations)['eks.amazonaws.com/skip-containers']).toBe(CHART_CONTAINER_NAME);
+    // the chart's restricted registry container is kept
+    expect(values).not.toHaveProperty('containerSecurityContext');
+    expect(values).not.toHaveProperty('securityContext');
+    expect(obj(obj(values.resources).limits).memory).toBeTruthy();
+  });
+
+  it('base: IRSA role on the service account, node port 30008', () => {
+    expect(obj(obj(base.serviceAccount).annotations)['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\/.+/);
+    expect(base.service).toEqual({ type: 'NodePort', nodePort: 30008 });
+  });
+
+  it.each(all)('%s: sts-init first, then cred-refresher as a native sidecar', (_name, values) => {
+    const [stsInit, refresher, ...rest] = inits(values);
+    expect(rest).toEqual([]);
+    expect(stsInit?.name).toBe('sts-init');
+    expect(stsInit?.restartPolicy).toBeUndefined(); // runs once, to completion
+    expect(stsInit?.command).toEqual(['/usr/local/bin/sts-init']);
+    expect(refresher?.name).toBe('cred-refresher');
+    expect(refresher?.restartPolicy).toBe('Always');
+    expect(refresher?.command).toEqual(['/usr/local/bin/cred-refresher']);
+    expect(refresher?.startupProbe?.httpGet).toEqual({ path: '/readyz', port: 9101 });
+    expect(refresher?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 9101 });
+    expect(refresher?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 9101 });
+  });
+
+  it.each(all)('%s: init containers run our image, restricted, with resources', (_name, values) => {
+    const image = obj(values.image);
+    for (const c of inits(values)) {
+      expect(c.image, c.name).toBe(`${String(image.repository)}:${String(image.tag)}`);
+      expect(c.securityContext, c.name).toEqual({
+        runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(c.resources?.requests?.cpu, c.name).toBeTruthy();
+      expect(c.resources?.requests?.memory, c.name).toBeTruthy();
+      expect(c.resources?.limits?.memory, c.name).toBeTruthy();
+    }
+    expect(String(image.tag)).not.toMatch(/latest/);
+  });
+
+  it.each(all)('%s: all three containers mount the in-memory /creds volume', (_name, values) => {
+    const volumes = values.extraVolumes as { name: string; emptyDir?: { medium?: string; sizeLimit?: string } }[];
+    expect(volumes).toEqual([{ name: 'creds', emptyDir: { medium: 'Memory', sizeLimit: expect.stringMatching(/^\d+Mi$/) } }]);
+    const creds = { name: 'creds', mountPath: '/creds' };
+    expect(values.extraVolumeMounts).toEqual([creds]); // the registry container
+    for (const c of inits(values)) expect(c.volumeMounts, c.name).toEqual([creds]);
+  });
+
+  it.each(all)('%s: one ECR registry, named consistently everywhere', (_name, values) => {
+    const host = new URL(String(obj(obj(values.configData).proxy).remoteurl)).host;
+    const [, account, region] = ECR_HOST.exec(host) ?? [];
+    expect(registryEnv(values).ECR_LOGIN_ALLOWED_REGISTRIES).toBe(account);
+    for (const c of inits(values)) {
+      const env = envOf(c.env);
+      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds');
+      expect(env.ECR_REGISTRIES, c.name).toBe(host);
+      expect(env.AWS_REGION, c.name).toBe(region);
+      expect(env.ECR_LOGIN_CACHE_IDENTITY, c.name).toBe(registryEnv(values).ECR_LOGIN_CACHE_IDENTITY);
+    }
+  });
+
+  it.each(all)('%s: the registry container env is the contract of docs/configuration.md', (_name, values) => {
+    const env = registryEnv(values);
+    for (const [name, value] of Object.entries(registryContainerContract())) expect(env[name], name).toBe(value);
+    expect(env.ECR_LOGIN_CACHE_IDENTITY).toBeTruthy();
+    // explicitly empty, not absent: the EKS webhook injects only variables a container does not define
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']));
+    const names = (values.extraEnvVars as { name: string }[]).map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it.each([['values-s3-ecr-proxy.yaml', base], ...OVERLAYS.map((n): [string, Values] => [n, overlays[n]])])(
+    '%s: no secret-looking values', (_name, values) => {
+      expect(secretLookingValues(values)).toEqual([]);
+    },
+  );
+
+  it('the secret scan finds planted credentials', () => {
+    const planted = structuredClone(base);
+    obj(planted.secrets).s3 = { accessKey: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+    (planted.extraEnvVars as unknown[]).push({ name: 'AWS_SESSION_TOKEN', value: 'x' });
+    const found = secretLookingValues(planted);
+    expect(found).toHaveLength(5);
+    expect(found).toEqual(expect.arrayContaining([
+      'secrets.s3.accessKey: looks like a credential',
+      'secrets.s3.accessKey: non-empty value',
+      'secrets.s3.secretKey: looks like a credential',
+      'secrets.s3.secretKey: non-empty value',
+      expect.stringMatching(/^extraEnvVars\[\d+\] \(AWS_SESSION_TOKEN\): non-empty value$/),
+    ]));
+  });
+});
+
+describe('overlays', () => {
+  // Lists are replaced whole by Helm, so overlays repeat them; apart from the env named here they must equal the base.
+  const withoutEnv = (containers: unknown, names: string[]): unknown =>
+    (containers as Container[]).map((c) => ({ ...c, env: (c.env ?? []).filter((e) => !names.includes(e.name)) }));
+  const withoutEntries = (env: unknown, names: string[]): unknown =>
+    (env as { name: string }[]).filter((e) => !names.includes(e.name));
+
+  it.each(OVERLAYS)('%s: no null (Helm renders a null it cannot delete as the string null)', (name) => {
+    expect(nullPaths(overlays[name])).toEqual([]);
+  });
+
+  it('pod-identity: an empty IRSA annotation (the webhook ignores it), nothing else changed', () => {
+    const v = merged('pod-identity');
+    expect(obj(obj(v.serviceAccount).annotations)['eks.amazonaws.com/role-arn']).toBe('');
+    expect({ ...v, serviceAccount: base.serviceAccount }).toEqual(base);
+  });
+
+  it('cross-account: the other account, a chained role on sts-init and cred-refresher, no other drift', () => {
+    const v = merged('cross-account');
+    const host = new URL(String(obj(obj(v.configData).proxy).remoteurl)).host;
+    const account = ECR_HOST.exec(host)?.[1];
+    const baseAccount = ECR_HOST.exec(new URL(String(obj(obj(base.configData).proxy).remoteurl)).host)?.[1];
+    expect(account).not.toBe(baseAccount);
+    for (const c of inits(v)) {
+      expect(envOf(c.env).TARGET_ROLE_ARN, c.name).toMatch(new RegExp(`^arn:aws:iam::${account}:role/.+`));
+    }
+    expect(withoutEnv(v.initContainers, ['TARGET_ROLE_ARN', 'ECR_REGISTRIES'])).toEqual(
+      withoutEnv(base.initContainers, ['ECR_REGISTRIES']),
+    );
+    expect(withoutEntries(v.extraEnvVars, ['ECR_LOGIN_ALLOWED_REGISTRIES'])).toEqual(
+      withoutEntries(base.extraEnvVars, ['ECR_LOGIN_ALLOWED_REGISTRIES']),
+    );
+    expect({ ...v, initContainers: 0, extraEnvVars: 0, configData: 0 }).toEqual({
+      ...base, initContainers: 0, extraEnvVars: 0, configData: 0,
+    });
+  });
+
+  it('internal-nlb: an internal NLB of the AWS Load Balancer Controller', () => {
+    const service = obj(merged('internal-nlb').service);
+    expect(service.type).toBe('LoadBalancer'); // the chart renders service.nodePort only for type NodePort
+    expect(obj(service.annotations)).toMatchObject({
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal',
+      'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+    });
+  });
+
+  it('two-replicas: two pods, a disruption budget, and the caveats written down', () => {
+    const v = merged('two-replicas');
+    expect(v.replicaCount).toBe(2);
+    expect(v.podDisruptionBudget).toEqual({ maxUnavailable: 1 });
+    const text = readFileSync(overlayFile('two-replicas'), 'utf8');
+    expect(text).toContain('#4594');
+    expect(text).toContain('haSharedSecret');
+  });
+});
+
+/** The table "The registry container" of docs/configuration.md, as variable → value (rows with literal values). */
+function registryContainerContract(): Record<string, string> {
+  const doc = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+  const section = doc.split(/^## /m).find((s) => s.startsWith('The registry container')) ?? '';
+  const contract: Record<string, string> = {};
+  for (const row of section.split('\n').filter((l) => l.startsWith('| `'))) {
+    const [names = '', values = ''] = row.split('|').slice(1, 3);
+    const ticks = (cell: string) => [...cell.matchAll(/`([^`]*)`/g)].map((m) => (m[1] === '""' ? '' : m[1] ?? ''));
+    const n = ticks(names);
+    const v = ticks(values);
+    n.forEach((name, i) => {
+      const value = v.length === n.length ? v[i] : v.length === 1 ? v[0] : undefined;
+      if (value !== undefined) contract[name] = value;
+    });
+  }
+  if (Object.keys(contract).length < 5) throw new Error('docs/configuration.md: table "The registry container" not found');
+  return contract;
+}
