@@ -2,9 +2,10 @@
  * Atomic file replacement: a reader sees the old file or the new one, never a torn one, even after a crash or a full
  * disk. The temp file lives in the target's directory so the rename never crosses a filesystem.
  */
-import { open, rename, unlink, mkdir } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { ensureDir } from './ensure-dir.js';
 
 export interface WriteOptions {
   /** File mode; 0o600 unless said otherwise, since most of what we write is a secret. */
@@ -19,7 +20,7 @@ export function tempPathFor(path: string): string {
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const mode = opts.mode ?? 0o600;
-  await mkdir(dirname(path), { recursive: true, mode: opts.dirMode ?? 0o700 });
+  await ensureDir(dirname(path), opts.dirMode ?? 0o700);
   const temp = tempPathFor(path);
   try {
     const handle = await open(temp, 'wx', mode);

@@ -19,6 +19,6 @@ export function clientConfig(settings: ClientSettings) {
     maxAttempts,
     retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt: number) => 50 + fullJitter(attempt, 100, 4000)),
     // Without these a black-holed endpoint holds a call until the OS gives up, minutes later.
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 },
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true },
   };
 }

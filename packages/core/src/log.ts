@@ -2,8 +2,9 @@
  * Structured logging: one JSON object a line. Secrets never reach a sink: any field whose name looks like a secret is
  * replaced before serialisation, and error objects are reduced to name, code and message.
  */
-import { appendFileSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { appendFileSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDirSync } from './ensure-dir.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -73,7 +74,7 @@ export const nullSink: Sink = () => {};
  */
 export function fileSinkOrStderr(path: string): Sink {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    ensureDirSync(dirname(path), 0o700);
     closeSync(openSync(path, 'a', 0o600));
   } catch {
     return stderrSink;

@@ -3,9 +3,9 @@
  * so either helper can read what the other wrote. Unlike the reference, writers take a lock and merge, so
  * concurrent `get`s never lose each other's entries.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withFileLock, writeFileAtomic } from '@ecr-proxy/core';
+import { ensureDir, withFileLock, writeFileAtomic } from '@ecr-proxy/core';
 
 export interface AuthEntry {
   AuthorizationToken: string;
@@ -72,7 +72,7 @@ export function fileTokenCache(dir: string, opts: { fileMode?: number } = {}): T
       return (await readCacheFile(path)).Registries[key];
     },
     async set(key, entry) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await ensureDir(dir, 0o700);
       await withFileLock(path, async () => {
         const current = await readCacheFile(path);
         current.Registries[key] = entry;

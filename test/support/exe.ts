@@ -1,0 +1,47 @@
+/** Runs the built executable as a child process, the way the registry, the kubelet or a shell would. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const exePath = join(repoRoot, 'dist', 'bin', 'docker-credential-ecr-login');
+export const binDir = dirname(exePath);
+
+export function requireBuilt(): string {
+  if (!existsSync(exePath)) throw new Error(`${exePath} is missing; run pnpm build first`);
+  return exePath;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** The env a child gets: PATH and nothing else unless given, so the developer's own AWS env never leaks in. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export function runExe(
+  args: string[],
+  opts: { env: Record<string, string>; stdin?: string; uid?: number; gid?: number; file?: string; cwd?: string },
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(opts.file ?? requireBuilt(), args, {
+      env: opts.env,
+      cwd: opts.cwd ?? '/',
+      ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ stdout, stderr, code }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
