@@ -1,7 +1,21 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import type { Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
+import { stsInitConfig } from './config.js';
+import { ecrFetcherWith } from './ecr-warm.js';
+import { describe } from './errors.js';
+import { runStsInit } from './run.js';
+import { selfExecutable } from './self.js';
+import { lazyStsApi } from './sts-seam.js';
 
-export async function stsInitMain(_argv: readonly string[], _env: Env): Promise<number> {
-  process.stderr.write('sts-init: not built yet\n');
-  return 1;
+export async function stsInitMain(argv: readonly string[], env: Env): Promise<number> {
+  const log = createLogger({ sink: stderrSink, fields: { role: 'sts-init' } });
+  try {
+    const config = stsInitConfig({ argv, env, selfExecutable: selfExecutable() });
+    await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
+    return 0;
+  } catch (err) {
+    const line = err instanceof ConfigError ? err.message : describe(err);
+    process.stderr.write(`sts-init: ${line}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
 }

@@ -1,0 +1,77 @@
+/**
+ * sts-init: obtain credentials once, write credentials.json and the two profile files, warm the ECR token cache.
+ * Fails with one line on anything a retry cannot fix; retries the rest until the deadline.
+ */
+import { mkdir, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '@ecr-proxy/core';
+import { fileTokenCache, refreshToken, type FetchToken } from '@ecr-proxy/credential-helper';
+import { toStored, type TemporaryCredentials } from './aws-credentials.js';
+import type { CommonConfig } from './config.js';
+import { writeCredentials } from './credentials-file.js';
+import { classify, describe, SourceError } from './errors.js';
+import { writeProfiles } from './profile-files.js';
+import { retryUntilDeadline } from './retry.js';
+import { sourceFor } from './sources.js';
+import type { StsApi } from './sts-seam.js';
+
+export interface StsInitDeps {
+  sts: StsApi;
+  /** Builds the ECR call for the registries, signing with the given credentials. */
+  ecrFetcher: (credentials: () => Promise<TemporaryCredentials>) => FetchToken;
+  log: Logger;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  readFile?: (path: string) => Promise<string>;
+}
+
+export const dirModeFor = (fileMode: number) => (fileMode === 0o640 ? 0o750 : 0o700);
+
+/** Creates the directory and proves it writable before any AWS call, so a bad mount fails fast and clearly. */
+export async function ensureWritableDir(dir: string, fileMode: number): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: dirModeFor(fileMode) });
+    const probe = join(dir, `.sts-init-probe.${process.pid}`);
+    const handle = await open(probe, 'wx', 0o600);
+    await handle.close();
+    await unlink(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new SourceError(`credentials directory ${dir} is not writable (${code})`, 'write', true);
+  }
+}
+
+export async function runStsInit(config: CommonConfig, deps: StsInitDeps): Promise<TemporaryCredentials> {
+  const now = deps.now ?? Date.now;
+  const deadlineAt = now() + config.timeoutMs;
+  const log = deps.log;
+  await ensureWritableDir(config.dir, config.fileMode);
+
+  const source = sourceFor(config.source, deps.sts, deps.readFile);
+  const creds = await retryUntilDeadline(source, { what: 'obtaining AWS credentials', deadlineAt, log, now, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+  await writeCredentials(config.dir, toStored(creds, now()), config.fileMode);
+  await writeProfiles(config.dir, { profile: config.profile, command: config.credentialProcessCommand!, region: config.region }, config.fileMode);
+  log.info('credentials written', { dir: config.dir, roleArn: creds.roleArn, expiration: creds.expiration.toISOString(), profile: config.profile });
+
+  if (config.ecrRegistries.length > 0) {
+    if (!config.cacheIdentityExplicit) {
+      log.warn('ECR_LOGIN_CACHE_IDENTITY is not set: the registry finds these tokens only if its env derives the same identity', { identity: config.cacheIdentity });
+    }
+    await mkdir(config.ecrCacheDir, { recursive: true, mode: dirModeFor(config.fileMode) });
+    const cache = fileTokenCache(config.ecrCacheDir, { fileMode: config.fileMode });
+    const fetchToken = deps.ecrFetcher(async () => creds);
+    for (const registry of config.ecrRegistries) {
+      try {
+        const { entry } = await retryUntilDeadline(
+          (signal) => refreshToken(registry, { cache, fetchToken, identity: config.cacheIdentity, log, now }, signal),
+          { what: `fetching the ECR token of ${registry.host}`, deadlineAt, log, now, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+        );
+        log.info('ECR token cached', { registry: registry.host, expiresAt: entry.ExpiresAt });
+      } catch (err) {
+        // Not fatal: the helper fetches a token itself on a miss, and cred-refresher keeps trying.
+        log.warn('could not warm the ECR token cache', { registry: registry.host, reason: classify(err).reason, error: describe(err) });
+      }
+    }
+  }
+  return creds;
+}
