@@ -186,7 +186,7 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     const secrets = [
       parseAnswer(out.stdout).Secret,
-      ...fake.validEcrTokens().map((t) => t.authorizationToken),
+      ...fake.validEcrTokens().flatMap((t) => [t.password, Buffer.from(`AWS:${t.password}`).toString('base64')]),
       ...fake.issuedCredentials().flatMap((c) => [c.secretAccessKey, c.sessionToken]),
     ];
     expect(secrets.length).toBeGreaterThan(3);
@@ -213,7 +213,7 @@ describe('the other verbs (built executable)', () => {
   it('store/erase, list, version, usage', async () => {
     const dir = await freshDir();
     const env = staticEnv(dir);
-    expect(await runExe(['store'], { env, stdin: '{}' })).toMatchObject({ code: 1, stdout: 'not implemented\n' });
+    expect(await runExe(['store'], { env, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' })).toMatchObject({ code: 1, stdout: 'not implemented\n' });
     expect(await runExe(['erase'], { env: { ...env, AWS_ECR_IGNORE_CREDS_STORAGE: 'true' }, stdin: HOST })).toMatchObject({ code: 0, stdout: '' });
     await runExe(['get'], { env, stdin: HOST });
     expect(await runExe(['list'], { env })).toMatchObject({ code: 0, stdout: `{"https://${HOST}":"AWS"}\n` });

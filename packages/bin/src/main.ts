@@ -23,6 +23,7 @@ async function run(role: Role, args: readonly string[]): Promise<number> {
     case 'docker-credential-ecr-login': {
       const outcome = await helperMain(args, process.env);
       process.stdout.write(outcome.stdout);
+      if (outcome.stderr) process.stderr.write(outcome.stderr);
       return outcome.exitCode;
     }
     case 'credential-process': {

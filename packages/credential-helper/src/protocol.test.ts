@@ -41,10 +41,21 @@ describe(runProtocol.name, () => {
   });
 
   it('store and erase are not implemented unless AWS_ECR_IGNORE_CREDS_STORAGE is true', async () => {
+    const creds = async () => '{"ServerURL":"x","Username":"u","Secret":"s"}';
     for (const verb of ['store', 'erase']) {
-      expect(await runProtocol([verb], deps())).toEqual({ exitCode: 1, stdout: 'not implemented\n' });
-      expect(await runProtocol([verb], deps({ ignoreCredsStorage: true }))).toEqual({ exitCode: 0, stdout: '' });
+      expect(await runProtocol([verb], deps({ readStdin: creds }))).toEqual({ exitCode: 1, stdout: 'not implemented\n' });
+      expect(await runProtocol([verb], deps({ readStdin: creds, ignoreCredsStorage: true }))).toEqual({ exitCode: 0, stdout: '' });
     }
+  });
+
+  it.each([
+    ['store', '', 'EOF'],
+    ['store', 'garbage', "invalid character 'g' looking for beginning of value"],
+    ['store', '{}', 'no credentials server URL'],
+    ['store', '{"ServerURL":"x"}', 'no credentials username'],
+    ['erase', ' ', 'no credentials server URL'],
+  ])('%s with %j fails as the reference does: %s', async (verb, input, message) => {
+    expect(await runProtocol([verb], deps({ readStdin: async () => input, ignoreCredsStorage: true }))).toEqual({ exitCode: 1, stdout: `${message}\n` });
   });
 
   it('list prints cached endpoints, sorted', async () => {
@@ -60,7 +71,9 @@ describe(runProtocol.name, () => {
   it('version, -v, usage and unknown verbs', async () => {
     const version = 'docker-credential-ecr-login (github.com/awslabs/amazon-ecr-credential-helper/ecr-login) 0.12.0\n';
     expect(await runProtocol(['version'], deps())).toEqual({ exitCode: 0, stdout: version });
-    expect(await runProtocol(['-v'], deps())).toEqual({ exitCode: 0, stdout: version });
+    expect(await runProtocol(['-v'], deps())).toEqual({ exitCode: 0, stdout: 'amazon-ecr-credential-helper\nVersion:    0.12.0\nGit commit: \n' });
+    expect(await runProtocol(['--version'], deps())).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('flag provided but not defined: -version') });
+    expect(await runProtocol(['-h'], deps())).toMatchObject({ exitCode: 0, stdout: '' });
     expect(await runProtocol([], deps())).toEqual({ exitCode: 1, stdout: `${USAGE}\n` });
     expect(await runProtocol(['get', 'x'], deps())).toEqual({ exitCode: 1, stdout: `${USAGE}\n` });
     expect(await runProtocol(['foo'], deps())).toEqual({ exitCode: 1, stdout: 'docker-credential-ecr-login: unknown action: foo\n' });

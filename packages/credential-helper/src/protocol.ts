@@ -27,7 +27,8 @@ export interface ProtocolDeps {
 
 export interface Outcome {
   stdout: string;
-  exitCode: 0 | 1;
+  stderr?: string;
+  exitCode: 0 | 1 | 2;
 }
 
 const fail = (message: string): Outcome => ({ stdout: `${message}\n`, exitCode: 1 });
@@ -39,14 +40,16 @@ export function goJson(value: unknown): string {
 }
 
 export async function runProtocol(args: readonly string[], deps: ProtocolDeps): Promise<Outcome> {
-  if (args.length === 1 && (args[0] === '-v' || args[0] === '--version')) return { stdout: versionLine, exitCode: 0 };
+  // The reference parses Go flags before the verb: -v prints a banner, -h the flag usage, anything else is exit 2.
+  if (args[0]?.startsWith('-')) return flag(args[0]);
   if (args.length !== 1) return fail(USAGE);
   switch (args[0]) {
     case 'get':
       return get(deps);
     case 'store':
+      return store(deps);
     case 'erase':
-      return deps.ignoreCredsStorage ? { stdout: '', exitCode: 0 } : fail('not implemented');
+      return erase(deps);
     case 'list':
       return list(deps);
     case 'version':
@@ -54,6 +57,42 @@ export async function runProtocol(args: readonly string[], deps: ProtocolDeps): 
     default:
       return fail(`${NAME}: unknown action: ${args[0]}`);
   }
+}
+
+const FLAG_USAGE = `Usage of ${NAME}:\n  -v\tprint version and exit\n`;
+
+function flag(arg: string): Outcome {
+  const name = arg.replace(/^--?/, '').split('=')[0];
+  if (name === 'v') return { stdout: `amazon-ecr-credential-helper\nVersion:    ${VERSION}\nGit commit: \n`, exitCode: 0 };
+  if (name === 'h' || name === 'help') return { stdout: '', stderr: FLAG_USAGE, exitCode: 0 };
+  return { stdout: '', stderr: `flag provided but not defined: -${name}\n${FLAG_USAGE}`, exitCode: 2 };
+}
+
+/** Go's json.Decoder messages for the inputs a caller can actually get wrong. */
+function decodeJson(text: string): { value: Record<string, unknown> } | { error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { error: 'EOF' };
+  if (!/^[{["\-0-9tfn]/.test(trimmed)) return { error: `invalid character '${trimmed[0]}' looking for beginning of value` };
+  try {
+    const value = JSON.parse(trimmed) as unknown;
+    return { value: typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {} };
+  } catch {
+    return { error: 'unexpected EOF' };
+  }
+}
+
+/** Nothing is ever stored; the input is still checked as docker-credential-helpers checks it. */
+async function store(deps: ProtocolDeps): Promise<Outcome> {
+  const decoded = decodeJson(await deps.readStdin());
+  if ('error' in decoded) return fail(decoded.error);
+  if (!decoded.value.ServerURL) return fail('no credentials server URL');
+  if (!decoded.value.Username) return fail('no credentials username');
+  return deps.ignoreCredsStorage ? { stdout: '', exitCode: 0 } : fail('not implemented');
+}
+
+async function erase(deps: ProtocolDeps): Promise<Outcome> {
+  if ((await deps.readStdin()).trim() === '') return fail('no credentials server URL');
+  return deps.ignoreCredsStorage ? { stdout: '', exitCode: 0 } : fail('not implemented');
 }
 
 async function get(deps: ProtocolDeps): Promise<Outcome> {
