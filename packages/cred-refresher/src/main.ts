@@ -1,7 +1,76 @@
-/** Wiring only: argv + env → config → dependencies → run until SIGTERM. Returns the exit code. */
-import type { Env } from '@ecr-proxy/core';
+/** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
+import { ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
+import { fileTokenCache } from '@ecr-proxy/credential-helper';
+import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
+import { describe, dirModeFor, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, selfExecutable, sourceFor } from '@ecr-proxy/sts-init/lib';
+import { mkdir } from 'node:fs/promises';
+import { systemClock } from './clock.js';
+import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
+import { listen, type Listening } from './http.js';
+import { Refresher } from './refresher.js';
+import { statusHandler } from './status-server.js';
 
-export async function refresherMain(_argv: readonly string[], _env: Env): Promise<number> {
-  process.stderr.write('cred-refresher: not built yet\n');
-  return 1;
+/** SIGTERM must end the process within 2 s; stopping gets this long before the servers close regardless. */
+const STOP_BUDGET_MS = 1500;
+
+export async function refresherMain(argv: readonly string[], env: Env): Promise<number> {
+  const log = createLogger({ sink: stderrSink, fields: { role: 'cred-refresher' } });
+  let config;
+  try {
+    config = refresherConfig({ argv, env, selfExecutable: selfExecutable() });
+    await ensureWritableDir(config.dir, config.fileMode);
+    if (config.ecrRegistries.length > 0) await mkdir(config.ecrCacheDir, { recursive: true, mode: dirModeFor(config.fileMode) });
+  } catch (err) {
+    process.stderr.write(`cred-refresher: ${err instanceof ConfigError ? err.message : describe(err)}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+  if (config.ecrRegistries.length > 0 && !config.cacheIdentityExplicit) {
+    log.warn('ECR_LOGIN_CACHE_IDENTITY is not set: the registry finds the warmed tokens only if its env derives the same identity', { identity: config.cacheIdentity });
+  }
+  // Caught from here on: a signal during start-up still ends in an orderly exit 0.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  const dir = config.dir;
+  const mode = config.fileMode;
+  const refresher = new Refresher(config, {
+    clock: systemClock,
+    log,
+    obtain: sourceFor(config.source, lazyStsApi(config.region)),
+    readCredentials: () => readCredentials(dir),
+    writeCredentials: (creds) => writeCredentials(dir, creds, mode),
+    tokenCache: fileTokenCache(config.ecrCacheDir, { fileMode: mode }),
+    ecrFetcher: ecrFetcherWith,
+  });
+
+  const servers: Listening[] = [];
+  try {
+    const status = await listen(config.listen, statusHandler(refresher));
+    servers.push(status);
+    log.info('listening', { endpoint: 'status', url: status.url });
+    if (config.containerCredentials) {
+      const token = newToken();
+      await writeTokenFile(config.containerCredentials.tokenFile, token, mode);
+      const endpoint = await listen(
+        config.containerCredentials.listen,
+        containerCredentialsHandler({ token, current: () => refresher.sts.current, marginMs: config.marginMs, now: () => systemClock.now() }),
+      );
+      servers.push(endpoint);
+      log.info('listening', { endpoint: 'container-credentials', url: `${endpoint.url}/credentials`, tokenFile: config.containerCredentials.tokenFile });
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    process.stderr.write(`cred-refresher: cannot listen: ${describe(err)}\n`);
+    return 1;
+  }
+
+  await refresher.start();
+  const signal = await stopSignal;
+  log.info('stopping', { signal });
+  const budget = new Promise<void>((resolve) => setTimeout(resolve, STOP_BUDGET_MS).unref());
+  await Promise.race([refresher.stop(), budget]);
+  await Promise.race([Promise.all(servers.map((s) => s.close())), budget]);
+  log.info('stopped');
+  return 0;
 }
