@@ -1,0 +1,232 @@
+/**
+ * The whole pull-through cache on this machine, built from the project's own chart values:
+ *
+ *   local AWS (STS, ECR) ── sts-init ── credentials dir ── cred-refresher (/readyz /metrics)
+ *   moto (S3) ◀─ S3 enforcer (rejects expired keys) ◀─ proxy registry 3.0.0 ─ HTTP_PROXY ─▶ ECR front ─▶ upstream registry
+ *                                                     └ proxy.exec.command = our helper, credential_process = our executable
+ *
+ * Only endpoints, paths, lifetimes and ports are overridden for the local run; `configData`, the registry env and the
+ * init containers' env come from chart-values/values-s3-ecr-proxy.yaml, so the tested config cannot drift from it.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startFakeAws, type FakeAws } from './fake-aws.js';
+import { startS3Enforcer, type S3Enforcer } from './s3-enforcer.js';
+import { startEcrFront, type EcrFront } from './ecr-front.js';
+import { freePort, startChild, startMoto, startRegistry, type Child, type MotoProcess, type RegistryProcess } from './registry-process.js';
+import { binDir, exePath, repoRoot, runExe } from './exe.js';
+import { crane, makeTestImage } from './crane.js';
+import { toolPaths } from './tools.js';
+
+export const VALUES_FILE = join(repoRoot, 'chart-values', 'values-s3-ecr-proxy.yaml');
+const BUCKET = 'registry-cache';
+
+interface EnvVar { name: string; value?: string }
+interface Values {
+  configData: Record<string, any>;
+  extraEnvVars: EnvVar[];
+  initContainers: Array<{ name: string; env?: EnvVar[] }>;
+  s3: { region: string; rootdirectory?: string };
+}
+
+export function loadValues(): Values {
+  return parse(readFileSync(VALUES_FILE, 'utf8')) as Values;
+}
+
+/** The chart mounts the credentials volume at /creds; locally it is a temp dir. */
+function localEnv(vars: EnvVar[] | undefined, credsDir: string): Record<string, string> {
+  return Object.fromEntries((vars ?? []).map((v) => [v.name, (v.value ?? '').replaceAll('/creds', credsDir)]));
+}
+
+export interface StackOptions {
+  registryBinary?: string;
+  stsLifetimeSeconds?: number;
+  ecrTokenLifetimeSeconds?: number;
+  /** `proxy.exec.lifetime`; default: the values file's. */
+  execLifetime?: string;
+  /** CREDENTIALS_MARGIN for credential-process and the refresher. */
+  margin?: string;
+  refreshFraction?: number;
+  ecrRefreshFraction?: number;
+  /** Helper log level inside the registry (debug counts every run). */
+  helperLogLevel?: 'debug' | 'info';
+  /** Progress lines (the demo prints them). */
+  progress?: (line: string) => void;
+}
+
+export interface Stack {
+  work: string;
+  credsDir: string;
+  ecrHost: string;
+  fake: FakeAws;
+  moto: MotoProcess;
+  s3: S3Enforcer;
+  upstream: RegistryProcess;
+  front: EcrFront;
+  refresher: Child & { url: string };
+  proxy: RegistryProcess;
+  /** Pushes a random multi-layer image straight into the upstream registry; returns its digest. */
+  seedImage(repo: string, opts?: { layers?: number; layerBytes?: number }): Promise<string>;
+  /** Pulls through the cache with crane; returns the manifest digest it got, or throws with crane's last line. */
+  pull(repo: string): Promise<string>;
+  /** Keys under `docker/registry/v2/…` in the bucket. */
+  s3Keys(): Promise<string[]>;
+  /** Lines the helper logged inside the registry (JSON). */
+  helperLog(): Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100)); // poll interval, not synchronisation
+  }
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const say = opts.progress ?? (() => {});
+  const values = loadValues();
+  const work = mkdtempSync(join(tmpdir(), 'stack-'));
+  const credsDir = join(work, 'creds');
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    const remote = new URL(values.configData.proxy.remoteurl as string);
+    const ecrHost = remote.hostname;
+    const refresherEnv = localEnv(values.initContainers.find((c) => c.name === 'cred-refresher')?.env, credsDir);
+    const roleArn = refresherEnv.ECR_LOGIN_CACHE_IDENTITY ?? 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
+
+    say('starting the local AWS (STS, ECR)');
+    const fake = await startFakeAws({
+      stsLifetimeSeconds: opts.stsLifetimeSeconds ?? 3600,
+      ecrTokenLifetimeSeconds: opts.ecrTokenLifetimeSeconds ?? 43_200,
+      roles: [roleArn],
+    });
+    stops.push(() => fake.stop());
+    const tokenFile = join(work, 'token');
+    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache', expSeconds: 86_400 });
+
+    say('starting S3 (moto) behind an enforcer that rejects expired credentials');
+    const moto = await startMoto();
+    stops.push(() => moto.stop());
+    const created = await fetch(`${moto.url}/${BUCKET}`, { method: 'PUT' });
+    if (!created.ok) throw new Error(`could not create the bucket: HTTP ${created.status}`);
+    const s3 = await startS3Enforcer({ upstream: moto.url, isValidKey: (akid) => fake.isValidKey(akid) });
+    stops.push(() => s3.stop());
+
+    say('starting "ECR": a registry 3.0.0 behind a front that accepts only valid ECR tokens');
+    const registryBinary = opts.registryBinary ?? toolPaths.registry300;
+    const upstream = await startRegistry({
+      binary: registryBinary,
+      config: { version: 0.1, log: { level: 'warn' }, storage: { filesystem: { rootdirectory: join(work, 'upstream') } }, http: {} },
+    });
+    stops.push(() => upstream.stop());
+    const front = await startEcrFront({ upstream: upstream.url, validPasswords: () => fake.validEcrPasswords() });
+    stops.push(() => front.stop());
+
+    const irsa = {
+      ...fake.endpointEnv(),
+      AWS_ROLE_ARN: roleArn,
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ECR_DISABLE_IMDS: 'true',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      HOME: work,
+    };
+    const tuning = {
+      ...(opts.margin ? { CREDENTIALS_MARGIN: opts.margin } : {}),
+      ...(opts.refreshFraction ? { REFRESH_FRACTION: String(opts.refreshFraction) } : {}),
+      ...(opts.ecrRefreshFraction ? { ECR_REFRESH_FRACTION: String(opts.ecrRefreshFraction) } : {}),
+    };
+
+    say('running sts-init (web identity → credentials, profile, ECR token cache)');
+    const stsInitEnv = localEnv(values.initContainers.find((c) => c.name === 'sts-init')?.env, credsDir);
+    const init = await runExe([], { env: { PATH: process.env.PATH ?? '', ...stsInitEnv, ...irsa, ...tuning }, file: join(binDir, 'sts-init') });
+    if (init.code !== 0) throw new Error(`sts-init failed (exit ${init.code}): ${init.stderr.trim().split('\n').pop()}`);
+
+    say('starting cred-refresher (native sidecar)');
+    const refresherPort = await freePort();
+    const refresherUrl = `http://127.0.0.1:${refresherPort}`;
+    const refresherChild = await startChild(
+      join(binDir, 'cred-refresher'), [],
+      { ...refresherEnv, ...irsa, ...tuning, REFRESHER_LISTEN: `127.0.0.1:${refresherPort}` },
+      `${refresherUrl}/healthz`, () => {},
+    );
+    stops.push(() => refresherChild.stop());
+    await waitFor('cred-refresher /readyz', async () => ((await fetch(`${refresherUrl}/readyz`)).ok ? true : undefined));
+
+    say('starting the pull-through cache: registry from chart-values configData');
+    const config = structuredClone(values.configData);
+    config.storage = {
+      ...config.storage,
+      s3: {
+        region: values.s3.region,
+        bucket: BUCKET,
+        regionendpoint: s3.url,
+        forcepathstyle: true,
+        secure: false,
+        ...(values.s3.rootdirectory ? { rootdirectory: values.s3.rootdirectory } : {}),
+      },
+    };
+    config.proxy = {
+      ...config.proxy,
+      remoteurl: `http://${ecrHost}`,
+      exec: { ...config.proxy.exec, command: exePath, ...(opts.execLifetime ? { lifetime: opts.execLifetime } : {}) },
+    };
+    const helperLogPath = join(work, 'helper.log');
+    const registryEnv = {
+      ...localEnv(values.extraEnvVars, credsDir),
+      ...fake.endpointEnv(),
+      ECR_LOGIN_LOG: helperLogPath,
+      ECR_LOGIN_LOG_LEVEL: opts.helperLogLevel ?? 'debug',
+      HTTP_PROXY: front.url,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      HOME: work,
+    };
+    const proxy = await startRegistry({ binary: registryBinary, config, env: registryEnv });
+    stops.push(() => proxy.stop());
+
+    const upstreamRef = (repo: string) => `${upstream.url.replace('http://', '')}/${repo}`;
+    return {
+      work, credsDir, ecrHost, fake, moto, s3, upstream, front, proxy,
+      refresher: { ...refresherChild, url: refresherUrl },
+      async seedImage(repo, image = {}) {
+        const { digest } = await makeTestImage({ ref: upstreamRef(repo), layers: image.layers ?? 3, layerBytes: image.layerBytes ?? 256 * 1024 });
+        return digest;
+      },
+      async pull(repo) {
+        const out = await crane(['digest', `${proxy.url.replace('http://', '')}/${repo}`]);
+        if (out.code !== 0) throw new Error(`pull of ${repo} failed: ${out.stderr.trim().split('\n').pop()}`);
+        // digest only asks for the manifest; fetch every blob too, as a real pull does.
+        const pulled = await crane(['pull', '--format', 'oci', `${proxy.url.replace('http://', '')}/${repo}`, join(work, `pull-${Date.now()}-${Math.random()}`)]);
+        if (pulled.code !== 0) throw new Error(`pull of ${repo} failed: ${pulled.stderr.trim().split('\n').pop()}`);
+        return out.stdout.trim();
+      },
+      async s3Keys() {
+        const listing = await (await fetch(`${moto.url}/${BUCKET}?list-type=2&max-keys=10000`)).text();
+        return [...listing.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]!);
+      },
+      helperLog() {
+        let text = '';
+        try { text = readFileSync(helperLogPath, 'utf8'); } catch { /* nothing logged yet */ }
+        return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+export { waitFor };
+export function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2));
+}
