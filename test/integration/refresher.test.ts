@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { requireBuilt, runExe } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import {
-  credentialProcess, ECR_HOST, irsaEnv, metric, readStored, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
+  credentialProcess, ECR_HOST, irsaEnv, TARGET_ROLE, metric, readStored, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
 
 const MARGIN_MS = 2000;
@@ -212,5 +212,16 @@ describe('cred-refresher', () => {
     );
     expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout).Arn).toMatch(/assumed-role\/registry-irsa\//);
+
+    // sts-init's default-chain source (as with EKS Pod Identity), chained into a target role.
+    const other = join(dir, '..', 'from-container');
+    fake.resetCalls();
+    const init = await stsInit(['--dir', other, '--target-role-arn', TARGET_ROLE], {
+      PATH: env.PATH!, HOME: env.HOME!, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', ...fake.endpointEnv(),
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: r.containerUrl!, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    expect((await readStored(other)).RoleArn).toBe(TARGET_ROLE);
+    expect(fake.calls('sts:AssumeRole').map((c) => c.accessKeyId)).toEqual([stored.AccessKeyId]);
   });
 });
