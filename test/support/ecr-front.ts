@@ -14,6 +14,8 @@ export interface EcrFront {
   /** While down, every request's connection is dropped, as an unreachable upstream. */
   setDown(down: boolean): void;
   counts(): { forwarded: number; unauthorized: number; dropped: number };
+  /** Distinct ECR passwords accepted, in the order first seen: shows tokens rotating. */
+  acceptedPasswords(): string[];
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startEcrFront(opts: { upstream: string; validPasswords: ()
   const upstream = new URL(opts.upstream);
   const counts = { forwarded: 0, unauthorized: 0, dropped: 0 };
   let down = false;
+  const accepted: string[] = [];
   const server = createServer((req, res) => {
     if (down) {
       counts.dropped++;
@@ -46,8 +49,9 @@ export async function startEcrFront(opts: { upstream: string; validPasswords: ()
       return;
     }
     counts.forwarded++;
+    if (!accepted.includes(password)) accepted.push(password);
     const target = new URL(req.url ?? '/', 'http://placeholder');
-    const headers = { ...req.headers, host: upstream.host };
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host };
     delete headers.authorization;
     delete headers['proxy-connection'];
     const forward = request(
@@ -69,6 +73,7 @@ export async function startEcrFront(opts: { upstream: string; validPasswords: ()
       if (value) server.closeAllConnections();
     },
     counts: () => ({ ...counts }),
+    acceptedPasswords: () => [...accepted],
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

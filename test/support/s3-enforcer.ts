@@ -27,6 +27,8 @@ export type RejectReason = 'ExpiredToken' | 'InvalidAccessKeyId' | 'RequestExpir
 
 export interface S3EnforcerCounts {
   accepted: number;
+  /** Distinct access keys of accepted signed requests, in the order first seen: shows credentials rotating. */
+  acceptedKeys: string[];
   rejected: number;
   byReason: Record<RejectReason, number>;
 }
@@ -54,7 +56,7 @@ interface Rejection {
 export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforcer> {
   const now = opts.now ?? Date.now;
   const upstream = new URL(opts.upstream);
-  const counts: S3EnforcerCounts = { accepted: 0, rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0 } };
+  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0 } };
 
   const server = createServer((req, res) => {
     check(req, opts.isValidKey, now()).then(
@@ -65,6 +67,8 @@ export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforc
           return sendXml(req, res, rejection.status, rejection.body);
         }
         counts.accepted += 1;
+        const key = signatureOf(req)?.accessKeyId;
+        if (key && !counts.acceptedKeys.includes(key)) counts.acceptedKeys.push(key);
         forward(req, res, upstream);
       },
       (error: unknown) => sendXml(req, res, 500, s3Error('InternalError', `isValidKey failed: ${String(error)}`, {})),

@@ -126,7 +126,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const registryBinary = opts.registryBinary ?? toolPaths.registry300;
     const upstream = await startRegistry({
       binary: registryBinary,
-      config: { version: 0.1, log: { level: 'warn' }, storage: { filesystem: { rootdirectory: join(work, 'upstream') } }, http: {} },
+      config: { version: 0.1, log: { accesslog: { disabled: true } }, storage: { filesystem: { rootdirectory: join(work, 'upstream') } }, http: {} },
     });
     stops.push(() => upstream.stop());
     const front = await startEcrFront({ upstream: upstream.url, validPasswords: () => fake.validEcrPasswords() });
