@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// Installs the pinned third-party tools that e2e tests, the demo and the benchmarks run for real, into the
+// git-ignored .tools/ of the repo. Everything comes from the Go module proxy or PyPI, so a fresh CI machine with
+// Go, Python 3 and Node is enough.
+//
+//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto)
+//   node scripts/provision.mjs helm crane      only these
+//
+// A tool whose stamp file (.tools/.stamps/<name>) names the pinned spec and whose binary exists is skipped.
+// Full build output goes to .tools/logs/<name>.log; the console gets one line per tool.
+// PROVISION_PIP_TARGET=1 forces the `pip install --target` fallback used when `python3 -m venv` is unavailable.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, renameSync, writeFileSync, chmodSync, createWriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TOOLS = join(ROOT, '.tools');
+const MOTO_VERSION = '5.2.5';
+// Only to write bcrypt htpasswd entries in tests (Node has no bcrypt); moto does not pull it in itself.
+const BCRYPT_VERSION = '5.0.0';
+
+const goTool = (label, pkg, version, dest) => ({
+  label, version, dest, done: 'built',
+  spec: `${pkg}@${version} -trimpath CGO_ENABLED=0`,
+  install: (log) => goInstall(pkg, version, dest, log),
+});
+
+const CATALOG = {
+  'registry-3.0.0': goTool('registry', 'github.com/distribution/distribution/v3/cmd/registry', 'v3.0.0', 'registry-3.0.0/registry'),
+  'registry-3.1.2': goTool('registry', 'github.com/distribution/distribution/v3/cmd/registry', 'v3.1.2', 'registry-3.1.2/registry'),
+  crane: goTool('crane', 'github.com/google/go-containerregistry/cmd/crane', 'v0.22.1', 'bin/crane'),
+  // Under ref/, never on a PATH next to ours: same executable name as the helper this repo builds.
+  'ref-helper': goTool('docker-credential-ecr-login (reference)', 'github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login', 'v0.12.0', 'ref/docker-credential-ecr-login'),
+  moto: {
+    label: 'moto', version: MOTO_VERSION, dest: 'moto-venv/bin/moto_server', done: 'installed',
+    spec: `moto[server]==${MOTO_VERSION} bcrypt==${BCRYPT_VERSION}`,
+    install: installMoto,
+  },
+  // Only the chart test needs helm, and it is the slowest build: never in the default set.
+  helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
+};
+const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto'];
+const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
+
+class ProvisionError extends Error {}
+
+/** Runs a command with its output appended to `log`; rejects with the last meaningful output line. */
+function run(cmd, args, { env = {}, cwd = TOOLS, log } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    log.write(`\n$ ${cmd} ${args.join(' ')}\n`);
+    let tail = '';
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (chunk) => { log.write(chunk); tail = (tail + chunk).slice(-4000); };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => reject(new ProvisionError(`cannot run ${cmd}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolvePromise();
+      const last = tail.trim().split('\n').filter(Boolean).pop() ?? '';
+      reject(new ProvisionError(`${cmd} ${args[0]} exited ${code ?? signal}: ${last}`));
+    });
+  });
+}
+
+async function goInstall(pkg, version, dest, log) {
+  // Build into a scratch GOBIN and rename, so an interrupted build never leaves a half-written binary in place.
+  const gobin = join(TOOLS, '.tmp', dest.replaceAll('/', '_'));
+  rmSync(gobin, { recursive: true, force: true });
+  mkdirSync(gobin, { recursive: true });
+  await run('go', ['install', '-trimpath', `${pkg}@${version}`], { env: { GOBIN: gobin, CGO_ENABLED: '0' }, log });
+  const built = join(gobin, pkg.split('/').pop());
+  mkdirSync(dirname(join(TOOLS, dest)), { recursive: true });
+  renameSync(built, join(TOOLS, dest));
+  rmSync(gobin, { recursive: true, force: true });
+}
+
+async function installMoto(log) {
+  // A venv embeds its absolute path in its scripts, so it is built in place, and the stamp written last marks it done.
+  const venv = join(TOOLS, 'moto-venv');
+  rmSync(venv, { recursive: true, force: true });
+  const packages = [`moto[server]==${MOTO_VERSION}`, `bcrypt==${BCRYPT_VERSION}`];
+  const pipFlags = ['--disable-pip-version-check', '--no-input', '--quiet'];
+  const venvOk = !process.env.PROVISION_PIP_TARGET && await run('python3', ['-m', 'venv', venv], { log }).then(() => true, () => false);
+  if (venvOk) {
+    await run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', ...pipFlags, ...packages], { log });
+  } else {
+    // No venv module (e.g. Debian without python3-venv): install into a plain directory and give it the same
+    // bin/python and bin/moto_server entry points a venv would have, so callers need not know.
+    rmSync(venv, { recursive: true, force: true });
+    const lib = join(venv, 'lib');
+    await run('python3', ['-m', 'pip', 'install', ...pipFlags, '--target', lib, ...packages], { log });
+    const python = await capture('python3', ['-c', 'import sys; print(sys.executable)']);
+    mkdirSync(join(venv, 'bin'), { recursive: true });
+    const wrapper = (exec) => `#!/bin/sh\nPYTHONPATH='${lib}' exec '${python}' ${exec} "$@"\n`;
+    writeFileSync(join(venv, 'bin', 'python'), wrapper(''));
+    writeFileSync(join(venv, 'bin', 'moto_server'), wrapper('-m moto.server'));
+    chmodSync(join(venv, 'bin', 'python'), 0o755);
+    chmodSync(join(venv, 'bin', 'moto_server'), 0o755);
+  }
+  await run(join(venv, 'bin', 'moto_server'), ['--help'], { log });
+  await run(join(venv, 'bin', 'python'), ['-c', 'import bcrypt'], { log });
+}
+
+function capture(cmd, args) {
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.on('data', (c) => { out += c; });
+    child.on('error', reject);
+    child.on('close', (code) => code === 0 ? resolvePromise(out.trim()) : reject(new ProvisionError(`${cmd} exited ${code}`)));
+  });
+}
+
+async function provision(name) {
+  const tool = CATALOG[name];
+  const stamp = join(TOOLS, '.stamps', name);
+  const head = `provision: ${tool.label} ${tool.version.replace(/^v/, '')}`;
+  if (existsSync(join(TOOLS, tool.dest)) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === tool.spec) {
+    console.log(`${head} cached`);
+    return true;
+  }
+  rmSync(stamp, { force: true });
+  const logPath = join(TOOLS, 'logs', `${name}.log`);
+  const log = createWriteStream(logPath);
+  const started = Date.now();
+  try {
+    await tool.install(log);
+    writeFileSync(stamp, `${tool.spec}\n`);
+    console.log(`${head} ${tool.done} in ${Math.round((Date.now() - started) / 1000)}s`);
+    return true;
+  } catch (err) {
+    console.error(`${head} FAILED: ${err.message.split('\n')[0]} (full output: ${logPath})`);
+    return false;
+  } finally {
+    log.end();
+  }
+}
+
+/** Runs `jobs` with at most `limit` in flight. */
+async function pool(jobs, limit) {
+  const results = [];
+  const queue = [...jobs];
+  const worker = async () => { while (queue.length) results.push(await queue.shift()()); };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
+  return results;
+}
+
+async function main() {
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_SET;
+  const unknown = names.filter((n) => !(n in CATALOG));
+  if (unknown.length) throw new ProvisionError(`unknown tool ${unknown.join(', ')}; known: ${Object.keys(CATALOG).join(', ')}`);
+  const goNames = names.filter((n) => n !== 'moto');
+  for (const dir of ['.stamps', 'logs']) mkdirSync(join(TOOLS, dir), { recursive: true });
+  // moto is network-bound pip work, so it runs beside the CPU-bound Go builds rather than taking a build slot.
+  const results = await Promise.all([
+    pool(goNames.map((n) => () => provision(n)), GO_PARALLELISM),
+    names.includes('moto') ? provision('moto').then((ok) => [ok]) : [],
+  ]);
+  if (results.flat().includes(false)) process.exit(1);
+}
+
+main().catch((err) => {
+  console.error(`provision: ${err instanceof ProvisionError ? err.message : err.stack}`);
+  process.exit(1);
+});
