@@ -165,7 +165,7 @@ describe('rejections in S3 shapes', () => {
     expect(xmlField(answer.body, 'Token-0')).toBe(creds.sessionToken);
     expect(answer.body.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Error>')).toBe(true);
     expect(seen).toHaveLength(1);
-    expect(enforcer.counts()).toEqual({ accepted: 1, rejected: 1, byReason: { ExpiredToken: 1, InvalidAccessKeyId: 0, RequestExpired: 0 } });
+    expect(enforcer.counts()).toEqual({ accepted: 1, acceptedKeys: [creds.accessKeyId], rejected: 1, byReason: { ExpiredToken: 1, InvalidAccessKeyId: 0, RequestExpired: 0 } });
   });
 
   it('answers 403 InvalidAccessKeyId for a key nobody issued, header or presigned', async () => {
