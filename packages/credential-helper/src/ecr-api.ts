@@ -12,6 +12,15 @@ import type { EcrToken, FetchToken } from './ecr-token.js';
 /** Credentials for the ECR clients; undefined: the SDK default chain. */
 export type EcrCredentials = NonNullable<ECRClientConfig['credentials']>;
 
+/**
+ * The SDK refuses FIPS together with a custom endpoint ("FIPS and custom endpoint are not supported"); an explicit
+ * endpoint (AWS_ENDPOINT_URL_ECR, e.g. a VPC endpoint or a test server) is what the user asked for, so it wins.
+ * The SDK reads these variables itself; we only look whether they are set.
+ */
+function hasEndpointOverride(): boolean {
+  return Boolean(process.env.AWS_ENDPOINT_URL_ECR || process.env.AWS_ENDPOINT_URL);
+}
+
 function clientsFor(credentials: EcrCredentials | undefined) {
   const clients = new Map<string, ECRClient | ECRPUBLICClient>();
   return (registry: EcrRegistry): ECRClient | ECRPUBLICClient => {
@@ -19,7 +28,7 @@ function clientsFor(credentials: EcrCredentials | undefined) {
     let client = clients.get(key);
     if (!client) {
       const base = { ...clientConfig({ region: registry.region }), ...(credentials ? { credentials } : {}) };
-      client = registry.kind === 'public' ? new ECRPUBLICClient(base) : new ECRClient({ ...base, useFipsEndpoint: registry.fips });
+      client = registry.kind === 'public' ? new ECRPUBLICClient(base) : new ECRClient({ ...base, useFipsEndpoint: registry.fips && !hasEndpointOverride() });
       clients.set(key, client);
     }
     return client;
