@@ -1,9 +1,8 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
-import { ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, ensureDir, stderrSink, type Env } from '@ecr-proxy/core';
 import { fileTokenCache } from '@ecr-proxy/credential-helper';
 import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
 import { describe, dirModeFor, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, selfExecutable, sourceFor } from '@ecr-proxy/sts-init/lib';
-import { mkdir } from 'node:fs/promises';
 import { systemClock } from './clock.js';
 import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
 import { listen, type Listening } from './http.js';
@@ -19,7 +18,7 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   try {
     config = refresherConfig({ argv, env, selfExecutable: selfExecutable() });
     await ensureWritableDir(config.dir, config.fileMode);
-    if (config.ecrRegistries.length > 0) await mkdir(config.ecrCacheDir, { recursive: true, mode: dirModeFor(config.fileMode) });
+    if (config.ecrRegistries.length > 0) await ensureDir(config.ecrCacheDir, dirModeFor(config.fileMode));
   } catch (err) {
     process.stderr.write(`cred-refresher: ${err instanceof ConfigError ? err.message : describe(err)}\n`);
     return err instanceof ConfigError ? 2 : 1;

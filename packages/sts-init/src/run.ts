@@ -2,9 +2,9 @@
  * sts-init: obtain credentials once, write credentials.json and the two profile files, warm the ECR token cache.
  * Fails with one line on anything a retry cannot fix; retries the rest until the deadline.
  */
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@ecr-proxy/core';
+import { ensureDir, type Logger } from '@ecr-proxy/core';
 import { fileTokenCache, refreshToken, type FetchToken } from '@ecr-proxy/credential-helper';
 import { toStored, type TemporaryCredentials } from './aws-credentials.js';
 import type { CommonConfig } from './config.js';
@@ -30,7 +30,7 @@ export const dirModeFor = (fileMode: number) => (fileMode === 0o640 ? 0o750 : 0o
 /** Creates the directory and proves it writable before any AWS call, so a bad mount fails fast and clearly. */
 export async function ensureWritableDir(dir: string, fileMode: number): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: dirModeFor(fileMode) });
+    await ensureDir(dir, dirModeFor(fileMode));
     const probe = join(dir, `.sts-init-probe.${process.pid}`);
     const handle = await open(probe, 'wx', 0o600);
     await handle.close();
@@ -57,7 +57,7 @@ export async function runStsInit(config: CommonConfig, deps: StsInitDeps): Promi
     if (!config.cacheIdentityExplicit) {
       log.warn('ECR_LOGIN_CACHE_IDENTITY is not set: the registry finds these tokens only if its env derives the same identity', { identity: config.cacheIdentity });
     }
-    await mkdir(config.ecrCacheDir, { recursive: true, mode: dirModeFor(config.fileMode) });
+    await ensureDir(config.ecrCacheDir, dirModeFor(config.fileMode));
     const cache = fileTokenCache(config.ecrCacheDir, { fileMode: config.fileMode });
     const fetchToken = deps.ecrFetcher(async () => creds);
     for (const registry of config.ecrRegistries) {
