@@ -2,12 +2,12 @@
  * The built executable, run as the registry runs it (`docker-credential-ecr-login get`, host on stdin), against a
  * local STS/ECR over real HTTP with the real AWS SDK inside. Each behaviour the helper promises beyond v0.12.0 is here.
  */
-import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
 const NOT_FOUND = 'credentials not found in native keychain\n';
@@ -160,16 +160,20 @@ describe('docker-credential-ecr-login get (built executable)', () => {
   });
 
   it('as uid 1000 with HOME unset and nothing writable: answers without a cache, logs to stderr', async () => {
+    // The checkout may sit in a directory uid 1000 cannot enter (mktemp -d is 0700): run a copy from ours.
+    const file = join(work, 'docker-credential-ecr-login');
+    await copyFile(exePath, file);
+    await chmod(file, 0o755);
     const env = staticEnv('/nonexistent');
     delete env.AWS_ECR_CACHE_DIR;
-    const out = await runExe(['get'], { env, stdin: HOST, uid: 1000 });
+    const out = await runExe(['get'], { env, stdin: HOST, uid: 1000, file });
     expect(out.code).toBe(0);
     expect(parseAnswer(out.stdout).Username).toBe('AWS');
 
     // A root-owned directory stands in for a read-only root filesystem: uid 1000 can create nothing in it.
     const readOnly = await mkdtemp(join(work, 'ro-'));
     await chmod(readOnly, 0o755);
-    const unwritable = await runExe(['get'], { env: staticEnv(readOnly), stdin: HOST, uid: 1000 });
+    const unwritable = await runExe(['get'], { env: staticEnv(readOnly), stdin: HOST, uid: 1000, file });
     expect(unwritable.code).toBe(0);
     expect(unwritable.stderr).toMatch(/"level":"warn".*could not write the token cache/);
   });
