@@ -11,7 +11,7 @@
 // PROVISION_PIP_TARGET=1 forces the `pip install --target` fallback used when `python3 -m venv` is unavailable.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, renameSync, writeFileSync, chmodSync, createWriteStream } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,6 +124,8 @@ async function provision(name) {
   const logPath = join(TOOLS, 'logs', `${name}.log`);
   const log = createWriteStream(logPath);
   const started = Date.now();
+  // A cold build takes minutes: say so up front, and where its output goes.
+  console.log(`${head} … installing (output: ${relative(ROOT, logPath)})`);
   try {
     await tool.install(log);
     writeFileSync(stamp, `${tool.spec}\n`);
