@@ -5,6 +5,7 @@
  * roles are imported dynamically, which the build turns into a separately loaded bundle with the AWS SDK.
  */
 import { basename } from 'node:path';
+import { writeOut } from '@ecr-proxy/core';
 import { helperMain } from '@ecr-proxy/credential-helper';
 import { credentialProcessMain } from '@ecr-proxy/sts-init';
 
@@ -22,14 +23,14 @@ async function run(role: Role, args: readonly string[]): Promise<number> {
   switch (role) {
     case 'docker-credential-ecr-login': {
       const outcome = await helperMain(args, process.env);
-      process.stdout.write(outcome.stdout);
-      if (outcome.stderr) process.stderr.write(outcome.stderr);
+      await writeOut(1, outcome.stdout);
+      if (outcome.stderr) await writeOut(2, outcome.stderr);
       return outcome.exitCode;
     }
     case 'credential-process': {
       const outcome = await credentialProcessMain(args, process.env);
-      process.stdout.write(outcome.stdout);
-      process.stderr.write(outcome.stderr);
+      await writeOut(1, outcome.stdout);
+      await writeOut(2, outcome.stderr);
       return outcome.exitCode;
     }
     case 'sts-init':
@@ -58,6 +59,9 @@ export async function main(): Promise<void> {
   const { invokedAs, args } = invocation(process.argv, isSingleExecutable(), process.argv0);
   const { role, args: roleArgs } = chooseRole(invokedAs, args);
   const code = await run(role, roleArgs);
-  // Flush stdout before exiting: pending SDK sockets or timers must not keep a one-shot helper alive.
+  // The one-shot roles have written their output with write(2) already (core's stdio.ts): exit at once, so pending
+  // SDK sockets or timers cannot keep them alive, and without building the stdout stream just to flush it.
+  if (role === 'docker-credential-ecr-login' || role === 'credential-process') process.exit(code);
+  // Flush stdout before exiting: pending SDK sockets or timers must not keep a one-shot role alive.
   process.stdout.write('', () => process.exit(code));
 }

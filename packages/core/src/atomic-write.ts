@@ -3,7 +3,6 @@
  * disk. The temp file lives in the target's directory so the rename never crosses a filesystem.
  */
 import { open, rename, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ensureDir } from './ensure-dir.js';
 
@@ -15,6 +14,8 @@ export interface WriteOptions {
 }
 
 export function tempPathFor(path: string): string {
+  // node:crypto loaded on first write, not at start-up: a warm `get`, which writes nothing, never pays for it.
+  const { randomBytes } = process.getBuiltinModule('node:crypto');
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 

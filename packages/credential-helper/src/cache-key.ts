@@ -3,8 +3,7 @@
  * assumed role every process misses. We key by a stable identity read from the env alone, so the cache is looked at
  * before any credentials are resolved and a hit costs no AWS call at all.
  */
-import { createHash } from 'node:crypto';
-import { firstSet, type Env } from '@ecr-proxy/core';
+import { firstSet, sha256Base64, type Env } from '@ecr-proxy/core';
 import type { EcrRegistry } from './registry-host.js';
 
 export function cacheIdentity(env: Env): string {
@@ -22,9 +21,8 @@ export function cacheIdentity(env: Env): string {
   return 'default';
 }
 
-function checksum(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
-}
+// Not node:crypto: loading it is a fifth of a warm get's start-up (see core's sha256.ts).
+const checksum = sha256Base64;
 
 /** Same shape as the reference's keys: `<region>-<hash>-<registryId>`, and `ecr-public-<hash>` for ECR Public. */
 export function cacheKey(identity: string, registry: EcrRegistry): string {

@@ -1,5 +1,5 @@
 /** Wiring only: env → config → dependencies → one protocol call. */
-import { ConfigError, createLogger, fileSinkOrStderr, nullSink, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
+import { ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdin, readStream, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
 import { helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
@@ -14,16 +14,11 @@ function sinkFor(target: HelperConfig['log']['target']): Sink {
   return fileSinkOrStderr(target.file);
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function helperMain(
   args: readonly string[],
   env: Env,
-  io: { stdin: NodeJS.ReadableStream; fetchToken?: FetchToken } = { stdin: process.stdin },
+  // Without a stream, fd 0 is read directly (core's stdio.ts says why process.stdin is avoided).
+  io: { stdin?: NodeJS.ReadableStream; fetchToken?: FetchToken } = {},
 ): Promise<Outcome> {
   let config: HelperConfig;
   try {
@@ -34,7 +29,7 @@ export async function helperMain(
   }
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
   return runProtocol(args, {
-    readStdin: () => readAll(io.stdin),
+    readStdin: () => (io.stdin ? readStream(io.stdin) : readStdin()),
     cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
     fetchToken: io.fetchToken ?? lazyFetchToken,
     identity: config.identity,
