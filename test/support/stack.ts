@@ -75,6 +75,12 @@ export interface Stack {
   s3Keys(): Promise<string[]>;
   /** Lines the helper logged inside the registry (JSON). */
   helperLog(): Array<Record<string, unknown>>;
+  /**
+   * Another proxy registry on the same storage, upstream and env as `proxy`, stopped with the stack. With `staticAuth`
+   * it uses `proxy.username`/`password` instead of running the helper (the bench's baseline); `rootdirectory`
+   * (default: the values file's) keeps its storage apart; `execLifetime` overrides `proxy.exec.lifetime`.
+   */
+  startProxy(opts?: { staticAuth?: { username: string; password: string }; rootdirectory?: string; execLifetime?: string }): Promise<RegistryProcess>;
   stop(): Promise<void>;
 }
 
@@ -192,6 +198,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     };
     const proxy = await startRegistry({ binary: registryBinary, config, env: registryEnv });
     stops.push(() => proxy.stop());
+    const startProxy: Stack['startProxy'] = async ({ staticAuth, rootdirectory, execLifetime } = {}) => {
+      const extra = structuredClone(config);
+      if (rootdirectory) extra.storage.s3.rootdirectory = rootdirectory;
+      if (execLifetime) extra.proxy.exec.lifetime = execLifetime;
+      if (staticAuth) extra.proxy = { remoteurl: config.proxy.remoteurl, ttl: config.proxy.ttl, ...staticAuth };
+      const started = await startRegistry({ binary: registryBinary, config: extra, env: registryEnv });
+      stops.push(() => started.stop());
+      return started;
+    };
 
     const upstreamRef = (repo: string) => `${upstream.url.replace('http://', '')}/${repo}`;
     return {
@@ -218,6 +233,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         try { text = readFileSync(helperLogPath, 'utf8'); } catch { /* nothing logged yet */ }
         return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
       },
+      startProxy,
       stop: stopAll,
     };
   } catch (err) {
