@@ -4,7 +4,7 @@
  * Every wait is a bounded poll for a condition; no assertion is about how long something took.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireBuilt, runExe } from '../support/exe.js';
@@ -127,6 +127,10 @@ describe('cred-refresher', () => {
       expect(fake.issuedCredentials().some((c) => c.accessKeyId === stored.AccessKeyId && c.secretAccessKey === stored.SecretAccessKey)).toBe(true);
       running.splice(running.indexOf(r), 1);
     }
+    // Whatever temp files the kills left (and one planted for certain) are gone once a refresher starts again.
+    await writeFile(join(dir, '.credentials.json.99999.deadbeef.tmp'), '{"AccessKeyId":');
+    await refresher(dir, env);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('SIGTERM while an STS call hangs: exit 0, credentials intact', async () => {

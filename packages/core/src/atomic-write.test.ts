@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile, mkdir, chmod } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from './atomic-write.js';
+import { removeLeftoverTemps, tempPathFor, writeFileAtomic } from './atomic-write.js';
 
 describe(writeFileAtomic.name, () => {
   it('replaces the file whole, with mode 0600 by default, and leaves no temp file', async () => {
@@ -45,5 +45,21 @@ describe(writeFileAtomic.name, () => {
     const dir = await mkdtemp(join(tmpdir(), 'aw-'));
     await chmod(dir, 0o500);
     await expect(writeFileAtomic(join(dir, 'f'), 'x')).rejects.toThrow(/EACCES/);
+  });
+});
+
+describe(removeLeftoverTemps.name, () => {
+  it('removes the temp files of the given file only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aw-'));
+    const path = join(dir, 'credentials.json');
+    await writeFile(path, '{}');
+    const leftover = tempPathFor(path);
+    await writeFile(leftover, '{"half":');
+    await writeFile(tempPathFor(join(dir, 'other.json')), '');
+    expect(await removeLeftoverTemps(path)).toHaveLength(1);
+    const left = await readdir(dir);
+    expect(left).toContain('credentials.json');
+    expect(left.filter((n) => n.startsWith('.credentials.json.'))).toEqual([]);
+    expect(left.filter((n) => n.startsWith('.other.json.'))).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@
  * Atomic file replacement: a reader sees the old file or the new one, never a torn one, even after a crash or a full
  * disk. The temp file lives in the target's directory so the rename never crosses a filesystem.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ensureDir } from './ensure-dir.js';
 
@@ -53,4 +53,17 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // best effort
   }
+}
+
+/**
+ * Removes the temp files that writers killed between write and rename left beside `path` (`kill -9`, OOM). Nobody
+ * reads them, but across restarts they would pile up. Only for a file with one writer at a time: another writer's
+ * temp file in flight would be removed under it.
+ */
+export async function removeLeftoverTemps(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.`;
+  const dir = dirname(path);
+  const leftovers = (await readdir(dir)).filter((name) => name.startsWith(prefix) && /\.\d+\.[0-9a-f]{8}\.tmp$/.test(name));
+  for (const name of leftovers) await unlink(join(dir, name)).catch(() => {});
+  return leftovers;
 }

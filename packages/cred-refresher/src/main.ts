@@ -1,7 +1,7 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
-import { ConfigError, createLogger, ensureDir, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, ensureDir, removeLeftoverTemps, stderrSink, type Env } from '@ecr-proxy/core';
 import { fileTokenCache } from '@ecr-proxy/credential-helper';
-import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
+import { credentialsPath, readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
 import { describe, dirModeFor, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, selfExecutable, sourceFor } from '@ecr-proxy/sts-init/lib';
 import { systemClock } from './clock.js';
 import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
@@ -19,6 +19,9 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
     config = refresherConfig({ argv, env, selfExecutable: selfExecutable() });
     await ensureWritableDir(config.dir, config.fileMode);
     if (config.ecrRegistries.length > 0) await ensureDir(config.ecrCacheDir, dirModeFor(config.fileMode));
+    // sts-init has exited by now, so the refresher is the only writer of credentials.json.
+    const leftovers = await removeLeftoverTemps(credentialsPath(config.dir));
+    if (leftovers.length > 0) log.info('removed temp files left by an interrupted write', { files: leftovers });
   } catch (err) {
     process.stderr.write(`cred-refresher: ${err instanceof ConfigError ? err.message : describe(err)}\n`);
     return err instanceof ConfigError ? 2 : 1;
