@@ -3,6 +3,7 @@
  * full-jitter backoff (bounded, and never so long that the value expires while waiting) until it succeeds. The last
  * good value stays current throughout: a failed refresh never replaces it. All timing goes through the Clock.
  */
+import { fullJitter } from '@ecr-proxy/core';
 import { classify, type FailureReason } from '@ecr-proxy/sts-init/lib';
 import type { Clock } from './clock.js';
 
@@ -137,8 +138,7 @@ export class Keeper<T> {
     const min = this.init.minBackoffMs ?? 1000;
     const max = this.init.maxBackoffMs ?? 60_000;
     const random = this.init.random ?? Math.random;
-    const ceiling = Math.min(max, min * 2 ** Math.min(this.failures - 1, 30));
-    let delay = Math.max(min, Math.floor(random() * ceiling));
+    let delay = Math.max(min, fullJitter(this.failures - 1, min, max, random));
     if (this.value !== undefined) {
       const left = this.init.validUntil(this.value) - this.init.clock.now();
       delay = Math.min(delay, Math.max(min, Math.floor(left / 4)));
