@@ -13,6 +13,11 @@ export interface WriteOptions {
   dirMode?: number;
 }
 
+/** The directory mode that goes with a file mode: group-readable files (0640) need a group-searchable directory. */
+export function dirModeFor(fileMode: number): number {
+  return fileMode & 0o040 ? 0o750 : 0o700;
+}
+
 export function tempPathFor(path: string): string {
   // node:crypto loaded on first write, not at start-up: a warm `get`, which writes nothing, never pays for it.
   const { randomBytes } = process.getBuiltinModule('node:crypto');

@@ -1,8 +1,8 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
-import { ConfigError, createLogger, ensureDir, removeLeftoverTemps, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, dirModeFor, ensureDir, removeLeftoverTemps, stderrSink, type Env } from '@ecr-proxy/core';
 import { fileTokenCache } from '@ecr-proxy/credential-helper';
 import { credentialsPath, readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
-import { describe, dirModeFor, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, selfExecutable, sourceFor } from '@ecr-proxy/sts-init/lib';
+import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, selfExecutable, sourceFor } from '@ecr-proxy/sts-init/lib';
 import { systemClock } from './clock.js';
 import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
 import { listen, type Listening } from './http.js';

@@ -22,6 +22,13 @@ describe(fileTokenCache.name, () => {
     expect((await stat(join(dir, 'cache.json'))).mode & 0o777).toBe(0o600);
   });
 
+  it('with a group-readable file mode, makes the directory group-searchable', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'cache-')), 'ecr');
+    await fileTokenCache(dir, { fileMode: 0o640 }).set('k', entry(1));
+    expect((await stat(dir)).mode & 0o777).toBe(0o750);
+    expect((await stat(join(dir, 'cache.json'))).mode & 0o777).toBe(0o640);
+  });
+
   it('keeps every entry when 50 writers race, and leaves no temp or lock file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cache-'));
     const cache = fileTokenCache(dir);

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, withFileLock, writeFileAtomic } from '@ecr-proxy/core';
+import { dirModeFor, ensureDir, withFileLock, writeFileAtomic } from '@ecr-proxy/core';
 
 export interface AuthEntry {
   AuthorizationToken: string;
@@ -67,16 +67,17 @@ export async function readCacheFile(path: string): Promise<RegistryCache> {
 
 export function fileTokenCache(dir: string, opts: { fileMode?: number } = {}): TokenCache {
   const path = join(dir, 'cache.json');
+  const mode = opts.fileMode ?? 0o600;
   return {
     async get(key) {
       return (await readCacheFile(path)).Registries[key];
     },
     async set(key, entry) {
-      await ensureDir(dir, 0o700);
+      await ensureDir(dir, dirModeFor(mode));
       await withFileLock(path, async () => {
         const current = await readCacheFile(path);
         current.Registries[key] = entry;
-        await writeFileAtomic(path, JSON.stringify(current, null, 2), { mode: opts.fileMode ?? 0o600, dirMode: 0o700 });
+        await writeFileAtomic(path, JSON.stringify(current, null, 2), { mode, dirMode: dirModeFor(mode) });
       });
     },
     async list() {

@@ -4,7 +4,7 @@
  */
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, type Logger } from '@ecr-proxy/core';
+import { dirModeFor, ensureDir, type Logger } from '@ecr-proxy/core';
 import { fileTokenCache, refreshToken, type FetchToken } from '@ecr-proxy/credential-helper';
 import { toStored, type TemporaryCredentials } from './aws-credentials.js';
 import type { CommonConfig } from './config.js';
@@ -24,8 +24,6 @@ export interface StsInitDeps {
   sleep?: (ms: number) => Promise<void>;
   readFile?: (path: string) => Promise<string>;
 }
-
-export const dirModeFor = (fileMode: number) => (fileMode === 0o640 ? 0o750 : 0o700);
 
 /** Creates the directory and proves it writable before any AWS call, so a bad mount fails fast and clearly. */
 export async function ensureWritableDir(dir: string, fileMode: number): Promise<void> {
