@@ -2,17 +2,20 @@
 // The chart is not on any package registry this project may use (it is served from https://helm.twun.io and
 // GitHub), so this test runs only when it is given: DOCKER_REGISTRY_CHART=<chart directory or .tgz of 3.0.0>
 // (e.g. from `helm pull twuni/docker-registry --version 3.0.0` on a machine with internet access), and helm from
-// HELM or .tools/bin/helm (`node scripts/provision.mjs helm`). Otherwise it is skipped.
+// HELM or .tools/bin/helm (`node scripts/provision.mjs helm`), and kubernetes-validate (`py-tools`). Otherwise it
+// is skipped.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolPaths } from '../support/tools.js';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { OVERLAYS, ROOT, VALUES_FILE, envOf, isObject, loadYaml, mergeValues, overlayFile, type Container, type Values } from './chart-values.js';
 
 const helm = process.env.HELM ?? join(ROOT, '.tools', 'bin', 'helm');
 const chart = process.env.DOCKER_REGISTRY_CHART ?? '';
-const available = chart !== '' && existsSync(chart) && existsSync(helm);
+const available = chart !== '' && existsSync(chart) && existsSync(helm) && existsSync(toolPaths.kubernetesValidate);
 
 type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec: Values; data?: Record<string, string> };
 type PodSpec = { initContainers: Container[]; containers: Container[]; volumes: Values[]; serviceAccountName: string };
@@ -106,6 +109,16 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
     expect(service.type).toBe('LoadBalancer');
     expect(service.ports.map((p) => p.targetPort)).toEqual([5000]); // nothing but the cache port on the NLB
     expect(service.ports.every((p) => p.nodePort === undefined)).toBe(true);
+  });
+
+  it.each([undefined, ...OVERLAYS])('overlay %s: the whole render validates against the Kubernetes 1.29 and 1.35 schemas', (overlay) => {
+    const files = ['-f', VALUES_FILE, ...(overlay ? ['-f', overlayFile(overlay)] : [])];
+    const out = execFileSync(helm, ['template', 'registry-cache', chart, '--namespace', 'registry-cache', ...files, '--set', 'secrets.haSharedSecret=render-test'], { encoding: 'utf8' });
+    const file = join(mkdtempSync(join(tmpdir(), 'render-')), 'render.yaml');
+    writeFileSync(file, out);
+    for (const version of ['1.29.0', '1.35.0']) {
+      execFileSync(toolPaths.kubernetesValidate, ['--strict', '--quiet', '-k', version, file], { encoding: 'utf8' });
+    }
   });
 
   it('two-replicas: two replicas and a PodDisruptionBudget', () => {
