@@ -349,6 +349,11 @@ describe('overlays', () => {
     const text = readFileSync(overlayFile('two-replicas'), 'utf8');
     expect(text).toContain('#4594');
     expect(text).toContain('haSharedSecret');
+    // the blob descriptor cache off (test/e2e/two-replicas.test.ts measured why), and no lifecycle backstop
+    expect(obj(obj(obj(v.configData).storage).cache).blobdescriptor).toBe('');
+    expect(text).toContain('test/e2e/two-replicas.test.ts');
+    expect({ ...v, configData: 0, replicaCount: 0, updateStrategy: 0, podDisruptionBudget: 0, affinity: 0 })
+      .toEqual({ ...base, configData: 0, replicaCount: 0, updateStrategy: 0, podDisruptionBudget: 0, affinity: 0 });
   });
 });
 
