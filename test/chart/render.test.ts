@@ -66,7 +66,8 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
     expect((registry as { ports?: unknown[] }).ports).toEqual([{ containerPort: 5000 }]); // no 5001 next to it
     expect(registry?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000 });
     for (const c of [...spec.initContainers, registry as Container]) {
-      expect(c.volumeMounts, c.name).toContainEqual({ name: 'creds', mountPath: '/creds' });
+      expect(c.volumeMounts, c.name).toContainEqual(c.name === 'storage-health'
+        ? { name: 'creds', mountPath: '/creds', readOnly: true } : { name: 'creds', mountPath: '/creds' });
     }
     expect(spec.volumes).toContainEqual({ name: 'creds', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } });
 
