@@ -90,7 +90,7 @@ describe('docs/aws-setup.md runs as written', () => {
       execFile('bash', [file], { env, cwd: ROOT, maxBuffer: 32 << 20, timeout: 300_000 }, (err, _stdout, stderr) =>
         resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }));
     });
-    const selected = (removal: boolean) => {
+    const selected = (removal: boolean): Block[] => {
       const all = blocks().filter((b) => b.removal === removal && !b.tags.includes('cluster') && (b.tags.length === 0 || b.tags.some((t) => tags.includes(t))));
       if (!removal) {
         let first = all[0]!.text;
