@@ -8,7 +8,9 @@
 #
 # Env (exit 2 with one line on a bad value):
 #   ECR_HOSTS        space-separated registry hosts to mirror, e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-#   MIRROR           the cache as the node reaches it, e.g. "http://localhost:30008" (docs/nodes.md: IPv6, kube-proxy)
+#   MIRROR           the cache as the node reaches it, e.g. "http://localhost:30008"; {{HOST_IP}} in it stands for
+#                    the node's IP (HOST_IP, from the pod's status.hostIP) where localhost:<NodePort> does not answer:
+#                    "http://{{HOST_IP}}:30008", or "http://[{{HOST_IP}}]:30008" on IPv6 (docs/nodes.md)
 #   CERTS_DIR        containerd's config_path (default /host/certs.d, the hostPath mount of /etc/containerd/certs.d)
 #   TEMPLATE         hosts.toml template (default: hosts.toml.tpl beside this script)
 #   DIAL_TIMEOUT     how long containerd waits to connect to the mirror before falling back (default 1s)
@@ -36,6 +38,12 @@ matches() { printf '%s' "$1" | grep -Eq "$2"; }
 for h in $ECR_HOSTS; do
   matches "$h" '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$' || die "ECR_HOSTS: '$h' is not a registry host name (host or host:port)"
 done
+case "${MIRROR:-}" in
+  *'{{HOST_IP}}'*)
+    matches "${HOST_IP:-}" '^[0-9A-Fa-f:.]+$' || die "MIRROR uses {{HOST_IP}} but HOST_IP='${HOST_IP:-}' is not an IP address (set it from status.hostIP)"
+    MIRROR=$(printf '%s' "$MIRROR" | sed "s|{{HOST_IP}}|$HOST_IP|g")
+    ;;
+esac
 matches "${MIRROR:-}" '^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$' ||
   die "MIRROR='${MIRROR:-}' is not http(s)://host[:port] (IPv6 in brackets), e.g. http://localhost:30008"
 matches "$DIAL_TIMEOUT" '^[0-9]+(ms|s)$' || die "DIAL_TIMEOUT='$DIAL_TIMEOUT' is not a duration like 1s or 500ms"

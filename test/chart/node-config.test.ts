@@ -77,6 +77,11 @@ describe('write-hosts.sh', () => {
     expect(readdirSync(join(certs, HOST))).toEqual(['hosts.toml']); // no temp file left
   });
 
+  it('puts the node IP into the mirror URL for {{HOST_IP}} (IPv6, kube-proxy modes without localhost node ports)', async () => {
+    await writeHosts(certs, 'once', { ...config, mirror: 'http://[{{HOST_IP}}]:30008', hostIp: 'fd00:ec2::254' });
+    expect(readFileSync(join(certs, HOST, 'hosts.toml'), 'utf8')).toContain('[host."http://[fd00:ec2::254]:30008"]');
+  });
+
   it('leaves a hosts.toml it did not write alone, and says so', async () => {
     mkdirSync(join(certs, HOST));
     writeFileSync(join(certs, HOST, 'hosts.toml'), 'server = "https://elsewhere"\n');
@@ -131,6 +136,8 @@ describe('write-hosts.sh', () => {
     [{ ecrHosts: ['bad|host'] }, "ECR_HOSTS: 'bad|host' is not a registry host name"],
     [{ mirror: 'localhost:30008' }, "MIRROR='localhost:30008' is not http(s)://host[:port]"],
     [{ dialTimeout: 'soon' }, "DIAL_TIMEOUT='soon' is not a duration"],
+    [{ mirror: 'http://{{HOST_IP}}:30008' }, "MIRROR uses {{HOST_IP}} but HOST_IP='' is not an IP address"],
+    [{ mirror: 'http://{{HOST_IP}}:30008', hostIp: '10.0.0.1|x' }, "HOST_IP='10.0.0.1|x' is not an IP address"],
   ])('refuses bad configuration with exit 2 and one line: %j', async (bad, message) => {
     const result = await writeHosts(certs, 'once', { ...config, ...bad });
     expect(result.code).toBe(2);

@@ -9,12 +9,11 @@
  *
  * Pull times are printed for docs/nodes.md, never asserted (speed belongs to bench/).
  */
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 import { requireTools } from '../support/tools.js';
 import { requireBuilt } from '../support/exe.js';
-import { startBlackHole, startErrorMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
+import { kubeletEcrAuth, startBlackHole, startErrorMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
 
 const timings: Record<string, number> = {};
 const cleanups: Array<() => Promise<void>> = [];
@@ -54,18 +53,8 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     digests.seed = await stack.seedImage('team/seed:v1', { layers: 2, layerBytes: 128 * 1024 });
     digests.other = await stack.seedImage('other/app:v1', { layers: 2, layerBytes: 128 * 1024 });
 
-    // What the kubelet's ECR credential provider does on a node: GetAuthorizationToken with the node's role, and
-    // hand the base64 `AWS:<token>` to the runtime in the CRI PullImage request.
-    const role = stack.fake.issueCredentials({ roleArn: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache' });
-    const ecr = new ECRClient({
-      region: 'us-east-1',
-      endpoint: stack.fake.url,
-      credentials: { accessKeyId: role.accessKeyId, secretAccessKey: role.secretAccessKey, sessionToken: role.sessionToken },
-      maxAttempts: 1,
-    });
-    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
-    kubeletAuth = token.authorizationData![0]!.authorizationToken!;
-    ecr.destroy();
+    // What the kubelet's ECR credential provider hands containerd for the ECR host (test/support/node.ts).
+    kubeletAuth = await kubeletEcrAuth(stack);
 
     // The DaemonSet's defaults, but "ECR" is plain HTTP here and the cache listens on a free port, not 30008.
     hosts = { ecrHosts: [stack.ecrHost], mirror: `http://localhost:${stack.proxy.port}`, upstreamScheme: 'http' };

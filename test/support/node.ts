@@ -7,12 +7,13 @@
  * overlayfs to unpack layers) and the tools of `node scripts/provision.mjs containerd crictl`.
  */
 import { execFile, spawn } from 'node:child_process';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, toolPaths } from './tools.js';
 import { freePort, startChild, type Child } from './registry-process.js';
-import { waitFor } from './stack.js';
+import { waitFor, type Stack } from './stack.js';
 
 export const NODE_CONFIG_DIR = join(repoRoot, 'node-config', 'daemonset');
 export const WRITE_HOSTS = join(NODE_CONFIG_DIR, 'write-hosts.sh');
@@ -26,6 +27,8 @@ export interface HostsConfig {
   /** `https` on EKS; `http` for the local "ECR" of the test stack. */
   upstreamScheme?: 'http' | 'https';
   dialTimeout?: string;
+  /** The node's IP, for `{{HOST_IP}}` in `mirror` (the DaemonSet sets it from status.hostIP). */
+  hostIp?: string;
 }
 
 export interface ScriptResult { code: number; stderr: string }
@@ -40,6 +43,7 @@ export function writeHosts(certsDir: string, mode: 'once' | 'remove', config: Ho
     MIRROR: config.mirror,
     UPSTREAM_SCHEME: config.upstreamScheme ?? 'https',
     ...(config.dialTimeout ? { DIAL_TIMEOUT: config.dialTimeout } : {}),
+    ...(config.hostIp ? { HOST_IP: config.hostIp } : {}),
   };
   return new Promise((resolve, reject) => {
     execFile('sh', [WRITE_HOSTS, mode], { env }, (err, _stdout, stderr) => {
@@ -47,6 +51,28 @@ export function writeHosts(certsDir: string, mode: 'once' | 'remove', config: Ho
       resolve({ code: err ? (err.code as number) : 0, stderr });
     });
   });
+}
+
+/**
+ * What the kubelet's ECR credential provider hands the runtime: GetAuthorizationToken (over real HTTP, to the stack's
+ * local ECR) with the node's role, whose `authorizationToken` is the base64 `AWS:<password>` that goes into the CRI
+ * PullImage request's AuthConfig.auth.
+ */
+export async function kubeletEcrAuth(stack: Stack): Promise<string> {
+  const role = stack.fake.issueCredentials({ roleArn: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache' });
+  const ecr = new ECRClient({
+    region: 'us-east-1',
+    endpoint: stack.fake.url,
+    credentials: { accessKeyId: role.accessKeyId, secretAccessKey: role.secretAccessKey, sessionToken: role.sessionToken },
+    maxAttempts: 1,
+  });
+  try {
+    const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken;
+    if (!token) throw new Error('the local ECR returned no authorizationToken');
+    return token;
+  } finally {
+    ecr.destroy();
+  }
 }
 
 export interface PullResult {
