@@ -70,13 +70,13 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
   });
 
   it('pulls the ECR name through the cache with no credentials at all: the cache counts it, the blobs land in S3', async () => {
-    const hitsBefore = await counter(stack, 'registry_proxy_requests_total');
+    const requestsBefore = await counter(stack, 'registry_proxy_requests_total');
     const result = await nodeA.pull(`${stack.ecrHost}/team/app:v1`);
     expectPulled(result, 'through the cache');
     expect(await nodeA.repoDigests(`${stack.ecrHost}/team/app:v1`)).toContain(`${stack.ecrHost}/team/app@${digests.v1}`);
     // "ECR" refuses anonymous pulls, so the pull can only have come from the cache; its access log shows containerd.
     expect(containerdRequests(stack, 'team/app').length).toBeGreaterThan(0);
-    expect(await counter(stack, 'registry_proxy_requests_total')).toBeGreaterThan(hitsBefore);
+    expect(await counter(stack, 'registry_proxy_requests_total')).toBeGreaterThan(requestsBefore);
     const manifest = await (await fetch(`${stack.proxy.url}/v2/team/app/manifests/v1`, {
       headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
     })).json() as { layers: Array<{ digest: string }> };
@@ -92,6 +92,7 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     cleanups.push(() => nodeB.stop());
     await writeHosts(nodeB.certsDir, 'once', hosts);
     const before = stack.s3.counts().presignedGets.length;
+    const hitsBefore = await counter(stack, 'registry_proxy_hits_total{type="blob"}');
     expectPulled(await nodeB.pull(`${stack.ecrHost}/team/app:v1`), 'second node, S3 redirects');
     expect(await nodeB.repoDigests(`${stack.ecrHost}/team/app:v1`)).toContain(`${stack.ecrHost}/team/app@${digests.v1}`);
     const manifest = await (await fetch(`${stack.proxy.url}/v2/team/app/manifests/v1`, {
@@ -99,6 +100,8 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     })).json() as { layers: Array<{ digest: string }> };
     const downloads = stack.s3.counts().presignedGets.slice(before);
     for (const layer of manifest.layers) expect(downloads.some((p) => p.includes(layer.digest.slice(7)))).toBe(true);
+    // cache hits, counted by the registry: nothing fetched from "ECR" again
+    expect(await counter(stack, 'registry_proxy_hits_total{type="blob"}')).toBeGreaterThanOrEqual(hitsBefore + manifest.layers.length);
     // and the cache answered containerd's blob requests with a redirect, not the bytes
     expect(containerdRequests(stack, 'team/app').some((l) => / 307 /.test(l))).toBe(true);
   });
