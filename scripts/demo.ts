@@ -12,7 +12,7 @@
 import { startStack, type Stack } from '../test/support/stack.js';
 import { requireTools } from '../test/support/tools.js';
 import { requireBuilt } from '../test/support/exe.js';
-import { kubeletEcrAuth, startNode, writeHosts } from '../test/support/node.js';
+import { kubeletEcrAuth, nodeEnv, startNode, writeHosts } from '../test/support/node.js';
 
 const keep = process.argv.includes('--keep');
 const withNode = !process.argv.includes('--no-node');
@@ -38,9 +38,9 @@ async function nodePulls(stack: Stack): Promise<string> {
   say('pushing a second image (demo/app:v2) into "ECR"');
   await stack.seedImage('demo/app:v2', { layers: 3, layerBytes: 1024 * 1024 });
   say('starting a node: containerd 2.2.9, configured by node-config/daemonset/write-hosts.sh (the DaemonSet\'s script)');
-  const node = await startNode('demo', { HTTP_PROXY: stack.front.url });
+  const node = await startNode('demo', nodeEnv(stack));
   try {
-    const wrote = await writeHosts(node.certsDir, 'once', { ecrHosts: [stack.ecrHost], mirror: `http://localhost:${stack.proxy.port}`, upstreamScheme: 'http' });
+    const wrote = await writeHosts(node.certsDir, 'once', { ecrHosts: [stack.ecrHost], mirror: `http://localhost:${stack.proxy.port}` });
     if (wrote.code !== 0) throw new Error(`write-hosts.sh failed: ${wrote.stderr.trim()}`);
     say(`hosts.toml: ${node.certsDir}/${stack.ecrHost}/hosts.toml (mirror first, ECR as fallback)`);
 
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   if (withNode && process.getuid?.() !== 0) {
     throw new Error('the node part runs containerd, which needs root (it mounts overlayfs): run as root, or pass --no-node');
   }
-  const stack = await startStack({ stsLifetimeSeconds: LIFETIME, ecrTokenLifetimeSeconds: LIFETIME, execLifetime: '5s', margin: '5s', progress: say });
+  const stack = await startStack({ ecrTls: withNode, stsLifetimeSeconds: LIFETIME, ecrTokenLifetimeSeconds: LIFETIME, execLifetime: '5s', margin: '5s', progress: say });
   const stop = async () => stack.stop();
   try {
     say('pushing a sample image (3 layers) into "ECR"');

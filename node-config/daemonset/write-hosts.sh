@@ -14,7 +14,6 @@
 #   CERTS_DIR        containerd's config_path (default /host/certs.d, the hostPath mount of /etc/containerd/certs.d)
 #   TEMPLATE         hosts.toml template (default: hosts.toml.tpl beside this script)
 #   DIAL_TIMEOUT     how long containerd waits to connect to the mirror before falling back (default 1s)
-#   UPSTREAM_SCHEME  https (default); http only for the local test "ECR"
 #   INTERVAL         seconds between checks (default 60)
 #
 # Never fights other writers: a hosts.toml whose first line is not our marker is left alone (and said so once per
@@ -25,7 +24,6 @@ MARKER='# managed-by: ecr-pull-through-cache node-config'
 CERTS_DIR=${CERTS_DIR:-/host/certs.d}
 TEMPLATE=${TEMPLATE:-$(dirname "$0")/hosts.toml.tpl}
 DIAL_TIMEOUT=${DIAL_TIMEOUT:-1s}
-UPSTREAM_SCHEME=${UPSTREAM_SCHEME:-https}
 INTERVAL=${INTERVAL:-60}
 MODE=${1:-run}
 SAID=' ' # hosts already reported as someone else's, so the loop says it once
@@ -47,7 +45,6 @@ esac
 matches "${MIRROR:-}" '^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$' ||
   die "MIRROR='${MIRROR:-}' is not http(s)://host[:port] (IPv6 in brackets), e.g. http://localhost:30008"
 matches "$DIAL_TIMEOUT" '^[0-9]+(ms|s)$' || die "DIAL_TIMEOUT='$DIAL_TIMEOUT' is not a duration like 1s or 500ms"
-matches "$UPSTREAM_SCHEME" '^https?$' || die "UPSTREAM_SCHEME='$UPSTREAM_SCHEME' must be https (or http for a local test registry)"
 matches "$INTERVAL" '^[1-9][0-9]*$' || die "INTERVAL='$INTERVAL' is not a positive number of seconds"
 [ -r "$TEMPLATE" ] || die "TEMPLATE '$TEMPLATE' cannot be read"
 # Without the marker first, the files written would never be recognised as ours again (nor removed).
@@ -64,7 +61,7 @@ ours() {
 
 # Values are validated above, so none holds sed's | or & or a newline.
 render() {
-  sed -e "s|{{SERVER}}|$UPSTREAM_SCHEME://$1|g" -e "s|{{MIRROR}}|$MIRROR|g" -e "s|{{DIAL_TIMEOUT}}|$DIAL_TIMEOUT|g" "$TEMPLATE"
+  sed -e "s|{{SERVER}}|https://$1|g" -e "s|{{MIRROR}}|$MIRROR|g" -e "s|{{DIAL_TIMEOUT}}|$DIAL_TIMEOUT|g" "$TEMPLATE"
 }
 
 write_host() {
@@ -89,7 +86,7 @@ write_host() {
     return 0
   fi
   mv -f "$tmp" "$file"
-  log "wrote $file (mirror $MIRROR, fallback $UPSTREAM_SCHEME://$1)"
+  log "wrote $file (mirror $MIRROR, fallback https://$1)"
 }
 
 remove_file() {

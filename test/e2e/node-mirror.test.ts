@@ -3,8 +3,8 @@
  * only by the hosts.toml that the DaemonSet's own script writes (node-config/daemonset/), pulls images by their ECR
  * names through the cache, and falls back to "ECR" itself whenever the cache is stopped, failing or unreachable.
  *
- * "ECR" is the stack's local front (plain HTTP, reached under the real ECR host name through HTTP_PROXY, as the cache
- * itself reaches it), so the template's `server` is rendered with UPSTREAM_SCHEME=http here and https on EKS.
+ * "ECR" is the stack's local front, reached by containerd under the real ECR host name over HTTPS (a CONNECT tunnel
+ * through HTTPS_PROXY, a self-signed certificate in SSL_CERT_FILE), so the hosts.toml is exactly what a node gets.
  * Needs root: containerd mounts overlayfs to unpack the layers it pulls.
  *
  * Pull times are printed for docs/nodes.md, never asserted (speed belongs to bench/).
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 import { requireTools } from '../support/tools.js';
 import { requireBuilt } from '../support/exe.js';
-import { kubeletEcrAuth, startBlackHole, startErrorMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
+import { kubeletEcrAuth, nodeEnv, startBlackHole, startErrorMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
 
 const timings: Record<string, number> = {};
 const cleanups: Array<() => Promise<void>> = [];
@@ -45,7 +45,7 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     requireTools('registry300', 'crane', 'motoServer', 'python', 'containerd', 'crictl');
     requireBuilt();
     if (process.getuid?.() !== 0) throw new Error('test/e2e/node-mirror.test.ts needs root: containerd mounts overlayfs to unpack layers');
-    stack = await startStack();
+    stack = await startStack({ ecrTls: true });
     cleanups.push(() => stack.stop());
     for (const tag of ['v1', '5xx', 'blackhole', 'direct', 'down', 'anon']) {
       digests[tag] = await stack.seedImage(`team/app:${tag}`, { layers: 3, layerBytes: 256 * 1024 });
@@ -56,9 +56,9 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     // What the kubelet's ECR credential provider hands containerd for the ECR host (test/support/node.ts).
     kubeletAuth = await kubeletEcrAuth(stack);
 
-    // The DaemonSet's defaults, but "ECR" is plain HTTP here and the cache listens on a free port, not 30008.
-    hosts = { ecrHosts: [stack.ecrHost], mirror: `http://localhost:${stack.proxy.port}`, upstreamScheme: 'http' };
-    nodeA = await startNode('a', { HTTP_PROXY: stack.front.url });
+    // The DaemonSet's defaults, but the cache listens on a free port, not 30008.
+    hosts = { ecrHosts: [stack.ecrHost], mirror: `http://localhost:${stack.proxy.port}` };
+    nodeA = await startNode('a', nodeEnv(stack));
     cleanups.push(() => nodeA.stop());
     const written = await writeHosts(nodeA.certsDir, 'once', hosts);
     expect(written.stderr).toContain('wrote');
@@ -88,7 +88,7 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
   });
 
   it('a second node pulling the same image is served by presigned redirects from S3', async () => {
-    const nodeB = await startNode('b', { HTTP_PROXY: stack.front.url });
+    const nodeB = await startNode('b', nodeEnv(stack));
     cleanups.push(() => nodeB.stop());
     await writeHosts(nodeB.certsDir, 'once', hosts);
     const before = stack.s3.counts().presignedGets.length;

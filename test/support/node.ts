@@ -24,8 +24,6 @@ export interface HostsConfig {
   ecrHosts: string[];
   /** The cache as the node reaches it, e.g. `http://127.0.0.1:5000`. */
   mirror: string;
-  /** `https` on EKS; `http` for the local "ECR" of the test stack. */
-  upstreamScheme?: 'http' | 'https';
   dialTimeout?: string;
   /** The node's IP, for `{{HOST_IP}}` in `mirror` (the DaemonSet sets it from status.hostIP). */
   hostIp?: string;
@@ -41,7 +39,6 @@ export function writeHosts(certsDir: string, mode: 'once' | 'remove', config: Ho
     TEMPLATE: HOSTS_TEMPLATE,
     ECR_HOSTS: config.ecrHosts.join(' '),
     MIRROR: config.mirror,
-    UPSTREAM_SCHEME: config.upstreamScheme ?? 'https',
     ...(config.dialTimeout ? { DIAL_TIMEOUT: config.dialTimeout } : {}),
     ...(config.hostIp ? { HOST_IP: config.hostIp } : {}),
   };
@@ -109,9 +106,18 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 }
 
 /**
+ * How a node reaches the stack's "ECR" under its real host name, over HTTPS as on EKS: through the front's CONNECT
+ * tunnel (HTTPS_PROXY), trusting its self-signed certificate (SSL_CERT_FILE). Go never proxies localhost or loopback
+ * addresses, so the mirror and S3's presigned URLs are reached directly. Needs `startStack({ ecrTls: true })`.
+ */
+export function nodeEnv(stack: Stack): Record<string, string> {
+  if (!stack.ecrCaFile) throw new Error('nodeEnv: start the stack with { ecrTls: true }');
+  return { HTTPS_PROXY: stack.front.url, SSL_CERT_FILE: stack.ecrCaFile };
+}
+
+/**
  * Starts containerd with a config of its own: version 3, private root/state/socket, CRI registry `config_path` =
- * this node's certs dir and nothing else about registries. `env` reaches containerd (the stack routes the real ECR
- * host name to its local "ECR" with HTTP_PROXY; Go never proxies loopback addresses, so the mirror is reached direct).
+ * this node's certs dir and nothing else about registries. `env` reaches containerd (usually `nodeEnv(stack)`).
  */
 export async function startNode(name: string, env: Record<string, string> = {}): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), `node-${name}-`));
@@ -149,7 +155,10 @@ state = "${join(dir, 'state')}"
   }
   const endpoint = `unix://${socket}`;
   const crictlEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-  const crictl = (args: string[]) => run(toolPaths.crictl, ['--runtime-endpoint', endpoint, '--image-endpoint', endpoint, '--timeout', '300s', ...args], crictlEnv);
+  // A config of its own, so neither a host's /etc/crictl.yaml nor its absence (a warning per call) comes into it.
+  const crictlConfig = join(dir, 'crictl.yaml');
+  writeFileSync(crictlConfig, `runtime-endpoint: ${endpoint}\nimage-endpoint: ${endpoint}\ntimeout: 300\n`);
+  const crictl = (args: string[]) => run(toolPaths.crictl, ['--config', crictlConfig, ...args], crictlEnv);
   const stop = async () => {
     await child.stop();
     // Unpacked layers are overlay mounts only while a container uses them; none does, so the tree can go.
