@@ -63,7 +63,8 @@ async function nodePulls(stack: Stack): Promise<string> {
     const refused = node.logs().some((l) => l.includes('trying next host') && l.includes('connection refused'));
     if (!viaEcr || !refused) throw new Error('the node pull with the cache down did not visibly fall back to ECR');
     say(`containerd: mirror refused, "trying next host"; pulled from ECR in ${(second.ms / 1000).toFixed(1)}s`);
-    return `node (containerd): ${up} via cache in ${(first.ms / 1000).toFixed(1)}s, ${down} with cache stopped via ECR fallback in ${(second.ms / 1000).toFixed(1)}s`;
+    return `node (containerd, ECR image names): demo/app:v1 via the cache in ${(first.ms / 1000).toFixed(1)}s, ` +
+      `demo/app:v2 with the cache stopped via ECR fallback in ${(second.ms / 1000).toFixed(1)}s`;
   } finally {
     await node.stop();
   }
