@@ -136,6 +136,7 @@ state = "${join(dir, 'state')}"
   address = "${socket}.ttrpc"
 
 [debug]
+  address = "${join(dir, 'debug.sock')}"
   level = "debug"
 
 [metrics]
@@ -143,6 +144,14 @@ state = "${join(dir, 'state')}"
 
 [plugins."io.containerd.cri.v1.images".registry]
   config_path = "${certsDir}"
+
+# Everything else of its own too, so nothing lands in the host's /opt or /var/run/nri (a real containerd's). Only an
+# empty /run/containerd is made regardless: containerd 2.2.9 hard-codes it as the shims' socket root.
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${join(dir, 'opt')}"
+
+[plugins."io.containerd.nri.v1.nri"]
+  disable = true
 `;
   const configPath = join(dir, 'config.toml');
   writeFileSync(configPath, config);
