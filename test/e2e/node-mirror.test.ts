@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 import { requireTools } from '../support/tools.js';
 import { requireBuilt } from '../support/exe.js';
-import { kubeletEcrAuth, nodeEnv, startBlackHole, startErrorMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
+import { kubeletEcrAuth, nodeEnv, startBlackHole, startErrorMirror, startStalledMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
 
 const timings: Record<string, number> = {};
 const cleanups: Array<() => Promise<void>> = [];
@@ -47,7 +47,7 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     if (process.getuid?.() !== 0) throw new Error('test/e2e/node-mirror.test.ts needs root: containerd mounts overlayfs to unpack layers');
     stack = await startStack({ ecrTls: true });
     cleanups.push(() => stack.stop());
-    for (const tag of ['v1', '5xx', 'blackhole', 'direct', 'down', 'anon']) {
+    for (const tag of ['v1', '5xx', 'blackhole', 'stalled', 'direct', 'down', 'anon']) {
       digests[tag] = await stack.seedImage(`team/app:${tag}`, { layers: 3, layerBytes: 256 * 1024 });
     }
     digests.seed = await stack.seedImage('team/seed:v1', { layers: 2, layerBytes: 128 * 1024 });
@@ -144,6 +144,22 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     expect(await nodeA.repoDigests(`${stack.ecrHost}/team/app:blackhole`)).toContain(`${stack.ecrHost}/team/app@${digests.blackhole}`);
     expect(stack.front.counts().forwarded).toBeGreaterThan(forwarded);
     expect(nodeA.logs().some((l) => l.includes('trying next host') && l.includes('i/o timeout'))).toBe(true);
+  });
+
+  it('the cache accepting connections and never answering is the one failure NOT fallen back from', async () => {
+    // The limit docs/nodes.md states: containerd has no answer timeout per request, and its default (transfer
+    // service) pull applies image_pull_progress_timeout to blob downloads only, not to tag resolution. The kubelet
+    // sets no deadline; this test bounds the hang with crictl's --pull-timeout and checks nothing reached "ECR".
+    const stalled = await startStalledMirror();
+    cleanups.push(() => stalled.stop());
+    await writeHosts(nodeA.certsDir, 'once', { ...hosts, mirror: stalled.url });
+    const forwarded = stack.front.counts().forwarded;
+    const result = await nodeA.pull(`${stack.ecrHost}/team/app:stalled`, { auth: kubeletAuth, pullTimeout: '10s' });
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/DeadlineExceeded|deadline exceeded/);
+    expect(stalled.connections()).toBeGreaterThan(0);
+    expect(stack.front.counts().forwarded).toBe(forwarded);
+    await writeHosts(nodeA.certsDir, 'once', hosts);
   });
 
   it('uninstalled (the script removes its file): the node pulls from ECR directly, the mirror is not asked', async () => {

@@ -88,7 +88,7 @@ export interface Node {
    * `crictl pull`; `auth` is the base64 `user:password` the kubelet gets from its ECR credential provider (the ECR
    * API's authorizationToken), passed as the kubelet passes it: in the CRI request's AuthConfig.
    */
-  pull(ref: string, opts?: { auth?: string }): Promise<PullResult>;
+  pull(ref: string, opts?: { auth?: string; pullTimeout?: string }): Promise<PullResult>;
   /** The image's repo digests as containerd recorded them (`crictl inspecti`). */
   repoDigests(ref: string): Promise<string[]>;
   /** containerd's log lines so far. */
@@ -185,7 +185,8 @@ state = "${join(dir, 'state')}"
     certsDir,
     async pull(ref, opts = {}) {
       const started = performance.now();
-      const result = await crictl(['pull', ...(opts.auth ? ['--auth', opts.auth] : []), ref]);
+      const flags = [...(opts.auth ? ['--auth', opts.auth] : []), ...(opts.pullTimeout ? ['--pull-timeout', opts.pullTimeout] : [])];
+      const result = await crictl(['pull', ...flags, ref]);
       return { code: result.code, output: `${result.stdout}${result.stderr}`.trim(), ms: performance.now() - started };
     },
     async repoDigests(ref) {
@@ -246,5 +247,25 @@ export async function startErrorMirror(status = 503): Promise<{ url: string; req
     url: `http://127.0.0.1:${port}`,
     requests: () => requests,
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** A mirror that accepts connections and never answers (a frozen cache process): counts the connections. */
+export async function startStalledMirror(): Promise<{ url: string; connections(): number; stop(): Promise<void> }> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    stop: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
   };
 }
