@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, exePath, repoRoot, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
 const NOT_FOUND = 'credentials not found in native keychain\n';
@@ -92,19 +92,6 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     const second = await runExe(['get'], { env, stdin: HOST });
     expect(second.stdout).toBe(first.stdout);
     expect(fake.counts()).toEqual({});
-  });
-
-  it('a cache hit never loads the AWS SDK: the entry bundle alone answers it', async () => {
-    const dir = await freshDir();
-    const env = staticEnv(dir);
-    const warm = await runExe(['get'], { env, stdin: HOST });
-    // The SDK lives only in lazy.cjs (see scripts/build.mjs); without it beside main.cjs, only a hit can succeed.
-    const alone = await mkdtemp(join(work, 'alone-'));
-    await copyFile(join(repoRoot, 'dist', 'main.cjs'), join(alone, 'main.cjs'));
-    const hit = await runExe([join(alone, 'main.cjs'), 'get'], { env, stdin: HOST, file: process.execPath });
-    expect(hit).toMatchObject({ code: 0, stdout: warm.stdout });
-    const miss = await runExe([join(alone, 'main.cjs'), 'get'], { env, stdin: '210987654321.dkr.ecr.us-west-2.amazonaws.com', file: process.execPath });
-    expect(miss).toMatchObject({ code: 1, stdout: NOT_FOUND });
   });
 
   it('with static keys too, a cache hit makes no call', async () => {
