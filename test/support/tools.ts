@@ -18,6 +18,7 @@ export const toolPaths = {
   /** containerd 2.2.9 and crictl 1.34.0: the node side (test/support/node.ts). */
   containerd: join(tools, 'containerd-2.2.9/containerd'),
   crictl: join(tools, 'bin/crictl'),
+  actionlint: join(tools, 'bin/actionlint'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
 } as const;
@@ -33,6 +34,7 @@ const provisionName: Record<ToolName, string> = {
   python: 'moto',
   containerd: 'containerd',
   crictl: 'crictl',
+  actionlint: 'actionlint',
   helm: 'helm',
 };
 
