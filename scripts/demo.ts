@@ -71,7 +71,7 @@ async function nodePulls(stack: Stack): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  requireTools();
+  requireTools('registry300', 'crane', 'motoServer', 'python', ...(withNode ? (['containerd', 'crictl'] as const) : []));
   requireBuilt();
   if (withNode && process.getuid?.() !== 0) {
     throw new Error('the node part runs containerd, which needs root (it mounts overlayfs): run as root, or pass --no-node');
