@@ -28,7 +28,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 
 export function runExe(
   args: string[],
-  opts: { env: Record<string, string>; stdin?: string; uid?: number; gid?: number; file?: string; cwd?: string },
+  opts: { env: Record<string, string>; stdin?: string | Buffer; uid?: number; gid?: number; file?: string; cwd?: string },
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(opts.file ?? requireBuilt(), args, {

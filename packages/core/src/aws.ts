@@ -6,7 +6,8 @@ import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { fullJitter } from './backoff.js';
 
 export interface ClientSettings {
-  region: string;
+  /** Absent: the SDK's own lookup (AWS_REGION, then the profile). */
+  region?: string;
   /** Attempts per call, first one included. Throttling, 5xx and network errors are retried; the caller's deadline
    * (an AbortSignal on each command) bounds the whole. */
   maxAttempts?: number;
@@ -15,7 +16,7 @@ export interface ClientSettings {
 export function clientConfig(settings: ClientSettings) {
   const maxAttempts = settings.maxAttempts ?? 6;
   return {
-    region: settings.region,
+    ...(settings.region === undefined ? {} : { region: settings.region }),
     maxAttempts,
     retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt: number) => 50 + fullJitter(attempt, 100, 4000)),
     // Without these a black-holed endpoint holds a call until the OS gives up, minutes later.
