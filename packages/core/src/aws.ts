@@ -4,6 +4,34 @@
  */
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { fullJitter } from './backoff.js';
+import { installEnvProxy, type EnvProxyAgent } from './proxy-agent.js';
+import { hasProxyEnv, proxyEnvFrom } from './proxy-env.js';
+
+/**
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY (proxy-env.ts). sts-init and cred-refresher have validated them at start-up
+ * (exit 2 on a bad value); for the helper an unusable proxy URL is ignored, as Go (the reference) ignores it.
+ */
+function proxyAgentFromEnv(): EnvProxyAgent | undefined {
+  if (!hasProxyEnv(process.env)) return undefined;
+  try {
+    return installEnvProxy(proxyEnvFrom(process.env));
+  } catch {
+    return undefined;
+  }
+}
+
+const proxyAgent = proxyAgentFromEnv();
+
+/** The request handler settings of every client, nested ones (STS inside a credential provider) included. */
+export function requestHandlerOptions() {
+  return {
+    // Without these a black-holed endpoint holds a call until the OS gives up, minutes later.
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    throwOnRequestTimeout: true,
+    ...(proxyAgent ? { httpAgent: proxyAgent, httpsAgent: proxyAgent } : {}),
+  };
+}
 
 export interface ClientSettings {
   /** Absent: the SDK's own lookup (AWS_REGION, then the profile). */
@@ -19,7 +47,6 @@ export function clientConfig(settings: ClientSettings) {
     ...(settings.region === undefined ? {} : { region: settings.region }),
     maxAttempts,
     retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt: number) => 50 + fullJitter(attempt, 100, 4000)),
-    // Without these a black-holed endpoint holds a call until the OS gives up, minutes later.
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+    requestHandler: requestHandlerOptions(),
   };
 }

@@ -6,7 +6,7 @@
 import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { clientConfig } from '@ecr-proxy/core/aws';
+import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
 import type { EcrRegistry } from './registry-host.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
@@ -76,7 +76,7 @@ async function fetchWith(
 export const listAws: ListAws = {
   async hasCredentials() {
     try {
-      await fromNodeProviderChain()();
+      await fromNodeProviderChain({ clientConfig: { requestHandler: requestHandlerOptions() } })();
       return true;
     } catch {
       return false;

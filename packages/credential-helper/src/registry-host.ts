@@ -14,12 +14,6 @@ const PRIVATE =
   /^(\d{12})\.dkr[.-]ecr(-fips)?\.([a-zA-Z0-9][a-zA-Z0-9-_]*)\.(amazonaws\.(?:com(?:\.cn)?|eu)|on\.(?:aws|amazonwebservices\.com\.cn)|sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$/;
 const PUBLIC_HOSTS = new Set(['public.ecr.aws', 'ecr-public.aws.com']);
 
-/** The DNS suffix of each partition the pattern knows, for region checks elsewhere (sts-init's --region). */
-export const ECR_DNS_SUFFIXES = [
-  'amazonaws.com', 'amazonaws.com.cn', 'amazonaws.eu', 'on.aws', 'on.amazonwebservices.com.cn', 'sc2s.sgov.gov',
-  'c2s.ic.gov', 'cloud.adc-e.uk', 'csp.hci.ic.gov',
-] as const;
-
 /**
  * The hostname of a server URL as the reference reads it (`api.ExtractRegistry`): one leading lower-case `https://`
  * stripped, then Go's `url.Parse("https://" + rest).Hostname()`. undefined where Go's parser fails.
