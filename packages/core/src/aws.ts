@@ -2,6 +2,7 @@
  * AWS SDK client settings shared by every role. This module imports the SDK, so only code on a path that really makes
  * an AWS call reaches it (through a dynamic import), and a warm cache hit never pays for loading the SDK.
  */
+import { homedir } from 'node:os';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { fullJitter } from './backoff.js';
 import { installEnvProxy, type EnvProxyAgent } from './proxy-agent.js';
@@ -21,6 +22,23 @@ function proxyAgentFromEnv(): EnvProxyAgent | undefined {
 }
 
 const proxyAgent = proxyAgentFromEnv();
+
+/**
+ * The SDK finds ~/.aws/config through HOME, else os.homedir(), which throws (uv_os_homedir ENOENT) for a uid with no
+ * passwd entry: a systemd unit, Nomad, a wrapper that clears the env. Every client would then fail. Without a home
+ * there are no shared files to read, as for the Go SDK (the reference answers in that env): HOME is pointed at a
+ * directory that does not exist, so the SDK finds none, and AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE still apply.
+ */
+function ensureHomeForSdk(): void {
+  if (process.env.HOME) return;
+  try {
+    homedir();
+  } catch {
+    process.env.HOME = '/nonexistent';
+  }
+}
+
+ensureHomeForSdk();
 
 /** The request handler settings of every client, nested ones (STS inside a credential provider) included. */
 export function requestHandlerOptions() {

@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, localEnvironmentProblem, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
 import { describe } from './errors.js';
@@ -16,6 +16,7 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
   } catch (err) {
     const line = err instanceof ConfigError ? err.message : describe(err);
     process.stderr.write(`sts-init: ${line}\n`);
-    return err instanceof ConfigError ? 2 : 1;
+    // A local environment error is a configuration error too: nothing but a change of the environment fixes it.
+    return err instanceof ConfigError || localEnvironmentProblem(err) ? 2 : 1;
   }
 }
