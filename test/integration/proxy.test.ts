@@ -68,6 +68,14 @@ describe('the credential helper', () => {
     expect(pub.code, pub.stderr).toBe(0);
     expect(pub.proxied).toEqual([`CONNECT ${ECR_PUBLIC_API}:443`]);
   });
+
+  it('with IRSA, takes the web identity call of the SDK credential chain through the proxy too', async () => {
+    const dir = await workDir('proxy-helper-');
+    const env = await irsa(dir, 'eu-west-1', { HTTPS_PROXY: PROXY_URL, AWS_ECR_DISABLE_CACHE: '1', ECR_LOGIN_LOG: 'stderr' });
+    const out = await network.run(exePath, ['get'], env, { stdin: '123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu' });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.proxied).toEqual(['CONNECT sts.eusc-de-east-1.amazonaws.eu:443', 'CONNECT api.ecr.eusc-de-east-1.amazonaws.eu:443']);
+  });
 });
 
 describe('sts-init', () => {
