@@ -8,3 +8,4 @@ export * from './ensure-dir.js';
 export * from './sha256.js';
 export * from './stdio.js';
 export * from './local-env.js';
+export * from './self.js';
