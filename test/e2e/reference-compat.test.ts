@@ -3,12 +3,12 @@
  * give the same stdout and exit code, both accept the same hosts (a table of host inputs by class), `list` answers
  * alike, and they share one cache file without harm.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, exePath, requireBuilt, runExe, uidWithoutPasswdEntry } from '../support/exe.js';
 import { requireTools, toolPaths } from '../support/tools.js';
 
 let fake: FakeAws;
@@ -158,6 +158,41 @@ describe('list, side by side', () => {
       'https://111111111111.dkr.ecr.ap-south-1.amazonaws.com', 'https://123456789012.dkr.ecr.us-west-2.amazonaws.com',
       'https://210987654321.dkr.ecr.eu-west-1.amazonaws.com', 'https://public.ecr.aws',
     ]);
+  });
+});
+
+describe('as a uid with no passwd entry and no HOME', () => {
+  it.each([
+    ['get', H],
+    ['get', 'public.ecr.aws'],
+    ['get', 'example.com'],
+    ['list', ''],
+  ])('%s %j: the same answer, with the cache off, and with AWS_ECR_CACHE_DIR', async (verb, stdin) => {
+    if (process.getuid?.() !== 0) throw new Error('this test needs root: it runs both helpers as another uid');
+    const uid = uidWithoutPasswdEntry();
+    // Copies in a directory the uid can enter (the checkout and .tools may not be).
+    const dir = await mkdtemp(join(tmpdir(), 'compat-uid-'));
+    await chmod(dir, 0o755);
+    const [ours, theirs] = [join(dir, 'ours'), join(dir, 'theirs')];
+    await copyFile(exePath, ours);
+    await copyFile(toolPaths.refHelper, theirs);
+    await Promise.all([chmod(ours, 0o755), chmod(theirs, 0o755)]);
+    const cacheOf = async (name: string) => {
+      const cache = join(dir, name);
+      await mkdir(cache);
+      await chown(cache, uid, uid);
+      return cache;
+    };
+    const e = { ...env({ AWS_REGION: 'us-west-2' }) } as Record<string, string>;
+    delete e.HOME;
+    for (const caches of [undefined, [await cacheOf('cache-ours'), await cacheOf('cache-theirs')]] as const) {
+      const run = (file: string, cache: string | undefined) => runExe([verb], { env: cache ? { ...e, AWS_ECR_CACHE_DIR: cache } : e, stdin, uid, file });
+      const [o, t] = [await run(ours, caches?.[0]), await run(theirs, caches?.[1])];
+      expect({ stdout: withoutSecret(o.stdout), code: o.code }).toEqual({ stdout: withoutSecret(t.stdout), code: t.code });
+      // Not an agreement on failing: both answer.
+      if (verb === 'get' && stdin !== 'example.com') expect(o.code, o.stderr).toBe(0);
+      if (verb === 'list') expect(o.stdout).toBe(caches ? '{"https://123456789012.dkr.ecr.us-west-2.amazonaws.com":"AWS","https://public.ecr.aws":"AWS"}\n' : '{}\n');
+    }
   });
 });
 

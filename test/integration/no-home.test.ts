@@ -3,13 +3,13 @@
  * the env): os.homedir() throws there, and the AWS SDK used to fail on it before any call. Runs a copy of the built
  * executable the uid can reach, against the local AWS over real HTTP.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, exePath, requireBuilt, runExe, uidWithoutPasswdEntry } from '../support/exe.js';
 import { SOURCE_ROLE } from './sts-init-support.js';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
@@ -18,19 +18,6 @@ let fake: FakeAws;
 let work: string;
 let bin: string;
 let uid: number;
-
-/** The first uid from 4242 up that has no passwd entry on this machine (getent exits 2 for "not found"). */
-function uidWithoutPasswdEntry(): number {
-  for (let candidate = 4242; candidate < 4342; candidate++) {
-    try {
-      execFileSync('getent', ['passwd', String(candidate)], { stdio: 'ignore' });
-    } catch (err) {
-      if ((err as { status?: number }).status === 2) return candidate;
-      throw err;
-    }
-  }
-  throw new Error('no free uid between 4242 and 4341');
-}
 
 /** A directory the uid owns. */
 async function ownedDir(name: string): Promise<string> {
