@@ -69,6 +69,14 @@ describe('the credential helper', () => {
     expect(pub.proxied).toEqual([`CONNECT ${ECR_PUBLIC_API}:443`]);
   });
 
+  it('sends the user and password of the proxy URL as Proxy-Authorization', async () => {
+    const dir = await workDir('proxy-helper-');
+    const env = await baseEnv(dir, { ...keys, HTTPS_PROXY: 'http://proxy-user:p%40ss@127.0.0.1:3128' });
+    const out = await network.run(exePath, ['get'], env, { stdin: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.proxied).toEqual([`CONNECT api.ecr.eu-west-1.amazonaws.com:443 (Basic ${Buffer.from('proxy-user:p@ss').toString('base64')})`]);
+  });
+
   it('with IRSA, takes the web identity call of the SDK credential chain through the proxy too', async () => {
     const dir = await workDir('proxy-helper-');
     const env = await irsa(dir, 'eu-west-1', { HTTPS_PROXY: PROXY_URL, AWS_ECR_DISABLE_CACHE: '1', ECR_LOGIN_LOG: 'stderr' });

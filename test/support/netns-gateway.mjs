@@ -3,7 +3,7 @@
 // It is the namespace's only way out: a forward proxy on 127.0.0.1:<port> that
 //   - answers CONNECT host:port by tunnelling to the local AWS's TLS front (a Unix socket outside the namespace),
 //   - forwards absolute-URI requests (plain HTTP proxying) to the local AWS over another Unix socket,
-// and logs every target, one line each, to a file the test reads. With NETNS_DIRECT_443, 127.0.0.1:443 also leads
+// and logs every target, one line each (with the Proxy-Authorization a client sent), to a file the test reads. With NETNS_DIRECT_443, 127.0.0.1:443 also leads
 // straight to the TLS front, for hosts the test maps to 127.0.0.1 in a private /etc/hosts (a NO_PROXY bypass).
 // Test-side code only. Settings come in NETNS_* variables, which the command does not see.
 import { spawn } from 'node:child_process';
@@ -51,7 +51,8 @@ const proxy = http.createServer((req, res) => {
   req.pipe(upstream);
 });
 proxy.on('connect', (req, client, head) => {
-  log(`CONNECT ${req.url}`);
+  const auth = req.headers['proxy-authorization'];
+  log(`CONNECT ${req.url}${auth ? ` (${auth})` : ''}`);
   const upstream = net.connect(tlsSocket, () => {
     client.write('HTTP/1.1 200 Connection established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
