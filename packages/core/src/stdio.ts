@@ -6,22 +6,16 @@
  */
 import { readSync, writeSync } from 'node:fs';
 
-export async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  return (await readStreamBytes(stream)).toString('utf8');
-}
-
 export async function readStreamBytes(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
 }
 
-/** All of stdin, as UTF-8; empty when there is none (closed, /dev/null). */
-export async function readStdin(): Promise<string> {
-  return (await readStdinBytes()).toString('utf8');
-}
-
-/** All of stdin, as bytes (the helper echoes them back as the reference does, invalid UTF-8 included). */
+/**
+ * All of stdin, as bytes (the helper echoes them back as the reference does, invalid UTF-8 included); empty when there
+ * is none (closed, /dev/null).
+ */
 export async function readStdinBytes(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const buffer = Buffer.allocUnsafe(64 * 1024);
