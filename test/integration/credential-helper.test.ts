@@ -220,7 +220,8 @@ describe('the other verbs (built executable)', () => {
     expect(await runExe(['store'], { env, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' })).toMatchObject({ code: 1, stdout: 'not implemented\n' });
     expect(await runExe(['erase'], { env: { ...env, AWS_ECR_IGNORE_CREDS_STORAGE: 'true' }, stdin: HOST })).toMatchObject({ code: 0, stdout: '' });
     await runExe(['get'], { env, stdin: HOST });
-    expect(await runExe(['list'], { env })).toMatchObject({ code: 0, stdout: `{"https://${HOST}":"AWS"}\n` });
+    // As v0.12.0: ECR Public (and, with a region, the caller's default registry) is fetched first, then the cache listed.
+    expect(await runExe(['list'], { env })).toMatchObject({ code: 0, stdout: `{"https://${HOST}":"AWS","https://public.ecr.aws":"AWS"}\n` });
     expect((await runExe(['version'], { env })).stdout).toBe('docker-credential-ecr-login (github.com/awslabs/amazon-ecr-credential-helper/ecr-login) 0.12.0\n');
     expect(await runExe([], { env })).toMatchObject({ code: 1, stdout: 'Usage: docker-credential-ecr-login <store|get|erase|list|version>\n' });
   });

@@ -5,7 +5,7 @@
  */
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Credentials } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { clientConfig } from '@ecr-proxy/core/aws';
+import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
 import type { AwsCredentials, TemporaryCredentials } from './aws-credentials.js';
 import { SourceError } from './errors.js';
 import type { StsApi } from './sts-seam.js';
@@ -66,7 +66,7 @@ export function createStsApi(region: string): StsApi {
     },
     async defaultChain() {
       // A fresh chain each time: the chain memoizes, and we want what the source holds now.
-      const creds = await fromNodeProviderChain({ clientConfig: { region } })();
+      const creds = await fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandlerOptions() } })();
       return {
         accessKeyId: creds.accessKeyId,
         secretAccessKey: creds.secretAccessKey,
