@@ -173,11 +173,12 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
 
   it('the cache stopped: the same pull still succeeds from ECR with the kubelet credentials, and says so', async () => {
     await stack.proxy.stop();
-    const forwarded = stack.front.counts().forwarded;
+    const { forwarded, tunnels } = stack.front.counts();
     const result = await nodeA.pull(`${stack.ecrHost}/team/app:down`, { auth: kubeletAuth });
     expectPulled(result, 'cache stopped, fallback');
     expect(await nodeA.repoDigests(`${stack.ecrHost}/team/app:down`)).toContain(`${stack.ecrHost}/team/app@${digests.down}`);
     expect(stack.front.counts().forwarded).toBeGreaterThan(forwarded);
+    expect(stack.front.counts().tunnels).toBeGreaterThan(tunnels); // over HTTPS, to the template's `server`
     expect(nodeA.logs().some((l) => l.includes('trying next host') && l.includes('connection refused'))).toBe(true);
     // Without the kubelet's credentials "ECR" refuses: the fallback really is the upstream, not some open door.
     const unauthorized = stack.front.counts().unauthorized;
