@@ -228,12 +228,23 @@ describe('the other verbs (built executable)', () => {
 });
 
 describe('what the executable reads at start (built executable)', () => {
-  it('ignores .env and bunfig.toml in its working directory: only the environment it was given counts', async () => {
+  it('ignores .env in its working directory: only the environment it was given counts', async () => {
     const dir = await freshDir();
-    // A compiled Bun program loads both by default; AWS_ECR_IGNORE_CREDS_STORAGE=true would turn `store` into exit 0.
+    // A compiled Bun program loads .env by default; AWS_ECR_IGNORE_CREDS_STORAGE=true would turn `store` into exit 0.
     await writeFile(join(dir, '.env'), 'AWS_ECR_IGNORE_CREDS_STORAGE=true\n');
-    await writeFile(join(dir, 'bunfig.toml'), '[define]\n"process.env.AWS_ECR_IGNORE_CREDS_STORAGE" = "\'true\'"\n');
     const out = await runExe(['store'], { env: staticEnv(dir), cwd: dir, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' });
     expect(out).toMatchObject({ code: 1, stdout: 'not implemented\n' });
+  });
+
+  it('ignores bunfig.toml in its working directory: it cannot preload code into the helper', async () => {
+    // A compiled Bun program reads bunfig.toml by default, and its `preload` runs before our code.
+    const dir = await freshDir();
+    const marker = join(dir, 'preloaded');
+    await writeFile(join(dir, 'preload.js'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
+    await writeFile(join(dir, 'bunfig.toml'), 'preload = ["./preload.js"]\n');
+    const out = await runExe(['get'], { env: staticEnv(dir), cwd: dir, stdin: HOST });
+    expect(out.code, out.stderr).toBe(0);
+    expect(parseAnswer(out.stdout)).toMatchObject({ ServerURL: HOST, Username: 'AWS' });
+    expect(await readdir(dir)).not.toContain('preloaded');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The real StsApi over @aws-sdk/client-sts. Imported only through lazyStsApi (a dynamic import), so the SDK is
- * in the lazily loaded bundle. The endpoint honours AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as every SDK client.
+ * evaluated only by a role that calls STS. The endpoint honours AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as every SDK client.
  * One attempt per call: the caller's loop retries with jitter and classifies errors.
  */
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Credentials } from '@aws-sdk/client-sts';
