@@ -19,6 +19,10 @@ export const toolPaths = {
   aws: join(tools, 'py-tools-venv/bin/aws'),
   parliament: join(tools, 'py-tools-venv/bin/parliament'),
   kubernetesValidate: join(tools, 'py-tools-venv/bin/kubernetes-validate'),
+  /** containerd 2.2.9 and crictl 1.34.0: the node side (test/support/node.ts). */
+  containerd: join(tools, 'containerd-2.2.9/containerd'),
+  crictl: join(tools, 'bin/crictl'),
+  actionlint: join(tools, 'bin/actionlint'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
 } as const;
@@ -35,6 +39,9 @@ const provisionName: Record<ToolName, string> = {
   aws: 'py-tools',
   parliament: 'py-tools',
   kubernetesValidate: 'py-tools',
+  containerd: 'containerd',
+  crictl: 'crictl',
+  actionlint: 'actionlint',
   helm: 'helm',
 };
 
