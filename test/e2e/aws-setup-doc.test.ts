@@ -156,6 +156,10 @@ describe('docs/aws-setup.md runs as written', () => {
       expect(values.serviceAccount.annotations['eks.amazonaws.com/role-arn']).toBe(`arn:aws:iam::${ACCOUNT}:role/cache-role`);
       expect(values.image).toEqual({ repository: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform/registry-cache`, tag: '3.0.0-7' });
       expect(stubLog()).toMatch(/^helm upgrade --install cache twuni\/docker-registry --version 3\.0\.0 --namespace cache-ns --create-namespace /m);
+      // step 5 pushed our image where the values point (docker is stubbed; the repository is moto's)
+      expect(stubLog()).toMatch(new RegExp(`^docker buildx build .* -t ${ACCOUNT}\\.dkr\\.ecr\\.${REGION}\\.amazonaws\\.com/platform/registry-cache:3\\.0\\.0-7 --push \\.$`, 'm'));
+      const repos = (JSON.parse(await aws(['ecr', 'describe-repositories'])) as { repositories: { repositoryName: string; imageTagMutability: string }[] }).repositories;
+      expect(repos).toContainEqual(expect.objectContaining({ repositoryName: 'platform/registry-cache', imageTagMutability: 'IMMUTABLE' }));
 
       if (tags.includes('irsa')) {
         const oidc = (JSON.parse(await aws(['iam', 'list-open-id-connect-providers'])) as { OpenIDConnectProviderList: { Arn: string }[] }).OpenIDConnectProviderList;
