@@ -1,8 +1,8 @@
 /**
  * The helper, three executables side by side: this tree's Bun build, the Node 24 single executable of commit 9bdaa94
  * and docker-credential-ecr-login v0.12.0. Warm get under IRSA-style credentials, cold get, warm get with static
- * keys, each with no added latency and with 25 ms added to every AWS call; `version`; the peak RSS of a warm get, a
- * cold get and `version`; and the bare start-up of each build's embedded runtime.
+ * keys, each with no added latency and with 25 ms added to every AWS call; `version`; the peak RSS and CPU time of a
+ * warm get, a cold get and `version`; and the bare start-up of each build's embedded runtime.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startFakeAws, type FakeAws } from '../test/support/fake-aws.js';
 import { cleanEnv, exePath, repoRoot } from '../test/support/exe.js';
 import { toolPaths } from '../test/support/tools.js';
-import { compareSides, peakRss, rotate, say, summarize, timeSpawn, type Figure, type SideKey, type Timed } from './lib.js';
+import { compareSides, rotate, say, summarize, timeSpawn, usage, type Figure, type SideKey, type Timed, type Usage } from './lib.js';
 import type { NodeBaseline } from './node-baseline.js';
 
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -24,8 +24,8 @@ export interface HelperBenchOptions {
   reps: number;
   warmup: number;
   latencies: number[];
-  /** Runs per side for the peak RSS figures (memory varies little: a few suffice). */
-  rssReps: number;
+  /** Runs per side for the peak RSS and CPU time figures. */
+  usageReps: number;
   node: NodeBaseline;
 }
 
@@ -65,15 +65,20 @@ async function compare(fake: FakeAws, opts: HelperBenchOptions, env: Record<stri
   });
 }
 
-/** Peak RSS of `args` on every side, in rotation; each run must exit 0 (and print credentials, for get). */
-async function compareRss(opts: HelperBenchOptions, args: string[], env: Record<string, string>): Promise<Figure> {
+/**
+ * Peak RSS and CPU time of `args` on every side, in rotation; each run must exit 0 (and print credentials, for get).
+ * Returns [peak RSS figure, CPU time figure].
+ */
+async function compareUsage(opts: HelperBenchOptions, args: string[], env: Record<string, string>): Promise<[Figure, Figure]> {
   const exes = executables(opts.node);
   const side = (who: SideKey) => async () => {
-    const run = await peakRss(exes[who], args, env, args[0] === 'get' ? HOST : '');
+    const run = await usage(exes[who], args, env, args[0] === 'get' ? HOST : '');
     if (run.code !== 0 || (args[0] === 'get' && !run.stdout.includes('"Secret"'))) throw new Error(`${exes[who]} ${args.join(' ')} failed (exit ${run.code})`);
-    return run.mib;
+    return run;
   };
-  return compareSides(await rotate(opts.rssReps, 1, { bun: side('bun'), node: side('node'), ref: side('ref') }), 'MiB');
+  const runs = await rotate(opts.usageReps, 1, { bun: side('bun'), node: side('node'), ref: side('ref') });
+  const pick = (f: (u: Usage) => number) => ({ bun: runs.bun.map(f), node: runs.node.map(f), ref: runs.ref.map(f) });
+  return [compareSides(pick((u) => u.mib), 'MiB'), compareSides(pick((u) => u.cpuMs), 'ms')];
 }
 
 export async function helperFigures(opts: HelperBenchOptions): Promise<Record<string, Figure>> {
@@ -112,10 +117,10 @@ export async function helperFigures(opts: HelperBenchOptions): Promise<Record<st
       figures[`helper_get_static_${suffix}`] = await compare(fake, opts, statics);
 
       if (latencyMs === 0) {
-        say('peak_rss (get warm static, get cold, version)');
-        figures.peak_rss_get_warm_static = await compareRss(opts, ['get'], statics);
-        figures.peak_rss_get_cold = await compareRss(opts, ['get'], cold);
-        figures.peak_rss_version = await compareRss(opts, ['version'], statics);
+        say('peak_rss, cpu_ms (get warm static, get cold, version)');
+        [figures.peak_rss_get_warm_static, figures.cpu_ms_get_warm_static] = await compareUsage(opts, ['get'], statics);
+        [figures.peak_rss_get_cold, figures.cpu_ms_get_cold] = await compareUsage(opts, ['get'], cold);
+        [figures.peak_rss_version, figures.cpu_ms_version] = await compareUsage(opts, ['version'], statics);
         say('version');
         const version = (who: SideKey) => async () => {
           const run = await timeSpawn(exes[who], ['version'], statics);

@@ -109,28 +109,31 @@ export function say(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
-/** Peak resident memory (ru_maxrss) of one run of `file`, in MiB, and its exit code. */
-export interface PeakRss {
+/** What the kernel counted for one run of a child: peak resident memory (ru_maxrss) and CPU time. */
+export interface Usage {
+  /** Peak RSS, MiB. */
   mib: number;
+  /** User + system CPU time, ms: less sensitive than wall time to other work on a shared machine. */
+  cpuMs: number;
   code: number | null;
   stdout: string;
 }
 
 // Node cannot wait4(2) a child, and GNU time is not on every machine: the moto venv's Python (provisioned for the
-// bench anyway) forks, execs and reaps the child, and writes its ru_maxrss (KiB on Linux) to fd 3, which the child
-// does not inherit. stdin, stdout and stderr pass straight through.
+// bench anyway) forks, execs and reaps the child, and writes its rusage (ru_maxrss in KiB on Linux; CPU seconds) to
+// fd 3, which the child does not inherit. stdin, stdout and stderr pass straight through.
 const WAIT4 = [
   'import os, sys',
   'os.set_inheritable(3, False)',
   'pid = os.fork()',
   'if pid == 0:',
   '    os.execve(sys.argv[1], sys.argv[1:], os.environ)',
-  '_, status, usage = os.wait4(pid, 0)',
-  'os.write(3, ("%d %d" % (usage.ru_maxrss, os.waitstatus_to_exitcode(status))).encode())',
+  '_, status, u = os.wait4(pid, 0)',
+  'os.write(3, ("%d %d %f" % (u.ru_maxrss, os.waitstatus_to_exitcode(status), u.ru_utime + u.ru_stime)).encode())',
 ].join('\n');
 
-/** One run of `file args` with exactly `env`, stdin written and closed at once; its peak RSS as the kernel counts it. */
-export function peakRss(file: string, args: string[], env: Record<string, string>, stdin = ''): Promise<PeakRss> {
+/** One run of `file args` with exactly `env`, stdin written and closed at once, with what the kernel counted for it. */
+export function usage(file: string, args: string[], env: Record<string, string>, stdin = ''): Promise<Usage> {
   return new Promise((resolve, reject) => {
     const child = spawn(toolPaths.python, ['-c', WAIT4, file, ...args], { env, cwd: '/', stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -140,9 +143,9 @@ export function peakRss(file: string, args: string[], env: Record<string, string
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (d) => (report += d));
     child.on('error', reject);
     child.on('close', () => {
-      const [kib, code] = report.split(' ').map(Number);
-      if (kib === undefined || code === undefined || Number.isNaN(kib)) return reject(new Error(`peakRss: no report for ${file}`));
-      resolve({ mib: round(kib / 1024), code, stdout });
+      const [kib, code, cpu] = report.split(' ').map(Number);
+      if (kib === undefined || code === undefined || cpu === undefined || Number.isNaN(kib)) return reject(new Error(`usage: no report for ${file}`));
+      resolve({ mib: round(kib / 1024), cpuMs: round(cpu * 1000), code, stdout });
     });
     child.stdin!.on('error', () => { /* a role that never reads stdin may exit first */ });
     child.stdin!.end(stdin);

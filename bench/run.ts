@@ -60,7 +60,7 @@ async function main() {
   const load = [loadAverage()];
   const sampler = setInterval(() => load.push(loadAverage()), 10_000);
   const figures: Record<string, Figure> = partial ? previousFigures() : {};
-  const helper = { reps: quick ? 5 : 25, warmup: 2, latencies: [0, 25], rssReps: quick ? 3 : 7, node };
+  const helper = { reps: quick ? 5 : 25, warmup: 2, latencies: [0, 25], usageReps: quick ? 3 : 11, node };
   try {
     if (only.has('size')) Object.assign(figures, await sizeFigures(node));
     if (only.has('startup')) Object.assign(figures, await startupFigures(helper));
