@@ -225,3 +225,14 @@ describe('the other verbs (built executable)', () => {
     expect(await runExe([], { env })).toMatchObject({ code: 1, stdout: 'Usage: docker-credential-ecr-login <store|get|erase|list|version>\n' });
   });
 });
+
+describe('what the executable reads at start (built executable)', () => {
+  it('ignores .env and bunfig.toml in its working directory: only the environment it was given counts', async () => {
+    const dir = await freshDir();
+    // A compiled Bun program loads both by default; AWS_ECR_IGNORE_CREDS_STORAGE=true would turn `store` into exit 0.
+    await writeFile(join(dir, '.env'), 'AWS_ECR_IGNORE_CREDS_STORAGE=true\n');
+    await writeFile(join(dir, 'bunfig.toml'), '[define]\n"process.env.AWS_ECR_IGNORE_CREDS_STORAGE" = "\'true\'"\n');
+    const out = await runExe(['store'], { env: staticEnv(dir), cwd: dir, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' });
+    expect(out).toMatchObject({ code: 1, stdout: 'not implemented\n' });
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { basename } from 'node:path';
 import { standaloneExecutable, writeOut } from '@ecr-proxy/core';
+import { debuggerRequest, ignoreDebugSignals } from './runtime-guard.js';
 import { helperMain } from '@ecr-proxy/credential-helper';
 import { credentialProcessMain } from '@ecr-proxy/sts-init';
 
@@ -51,6 +52,12 @@ export function invocation(argv: readonly string[], standalone: boolean, argv0: 
 export async function main(): Promise<void> {
   const { invokedAs, args } = invocation(process.argv, standaloneExecutable() !== undefined, process.argv0);
   const { role, args: roleArgs } = chooseRole(invokedAs, args);
+  const inspect = debuggerRequest(process.env);
+  if (inspect) {
+    await writeOut(2, `${role}: ${inspect} is set and would open a debugger on this process, which holds AWS credentials; unset it\n`);
+    process.exit(2);
+  }
+  ignoreDebugSignals((signal, listener) => process.on(signal, listener));
   const code = await run(role, roleArgs);
   // The one-shot roles have written their output with write(2) already (core's stdio.ts): exit at once, so pending
   // SDK sockets or timers cannot keep them alive, and without building the stdout stream just to flush it.
