@@ -65,6 +65,10 @@ export function timeSpawn(file: string, args: string[], env: Record<string, stri
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, code, stdout, stderr }));
+    // A role that never reads stdin (version) may exit before the pipe is written: the exit code and output count.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(stdin);
   });
 }
@@ -147,7 +151,9 @@ export function usage(file: string, args: string[], env: Record<string, string>,
       if (kib === undefined || code === undefined || cpu === undefined || Number.isNaN(kib)) return reject(new Error(`usage: no report for ${file}`));
       resolve({ mib: round(kib / 1024), cpuMs: round(cpu * 1000), code, stdout });
     });
-    child.stdin!.on('error', () => { /* a role that never reads stdin may exit first */ });
+    child.stdin!.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err); // a role that never reads stdin may exit first
+    });
     child.stdin!.end(stdin);
   });
 }
