@@ -17,10 +17,13 @@ import type { NodeBaseline } from './node-baseline.js';
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const ROLE = 'arn:aws:iam::123456789012:role/bench-refresher';
 
-function rssMiB(pid: number): number | undefined {
+/** VmRSS of `pid` and its two parts (RssAnon: heaps; RssFile: mapped files, the executable's pages), in MiB. */
+function rssMiB(pid: number): { rss: number; anon: number; file: number } | undefined {
   try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : undefined;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+    const rss = kb('VmRSS');
+    return Number.isNaN(rss) ? undefined : { rss, anon: kb('RssAnon'), file: kb('RssFile') };
   } catch {
     return undefined;
   }
@@ -46,7 +49,7 @@ export interface RefresherBenchOptions {
 }
 
 interface Run {
-  samples: Array<{ cycle: number; rss: number }>;
+  samples: Array<{ cycle: number; rss: number; anon: number; file: number }>;
   stsRefreshes: number;
   ecrRefreshes: number;
   exitCode: number | null;
@@ -97,9 +100,9 @@ async function refresher(dir: string, opts: RefresherBenchOptions, tag: string):
       const deadline = Date.now() + opts.cycles * opts.stsLifetimeSeconds * 1000; // generous: a cycle is a fraction of a lifetime
       for (;;) {
         const cycle = stsCalls() - startSts;
-        const rss = rssMiB(child.pid!);
-        if (rss === undefined) throw new Error(`${tag} cred-refresher exited: ${stderr.trim().split('\n').pop()}`);
-        samples.push({ cycle, rss });
+        const mem = rssMiB(child.pid!);
+        if (mem === undefined) throw new Error(`${tag} cred-refresher exited: ${stderr.trim().split('\n').pop()}`);
+        samples.push({ cycle, ...mem });
         if (cycle >= opts.cycles) break;
         if (Date.now() > deadline) throw new Error(`${tag}: only ${cycle} refresh cycles before the deadline`);
         await new Promise((r) => setTimeout(r, 250)); // sampling interval
@@ -130,11 +133,15 @@ function describe(run: Run, opts: RefresherBenchOptions) {
   }
   // RSS "after N cycles": the median over the last tenth of the run, as JavaScriptCore's and V8's collections make
   // RSS saw-tooth by a few MiB from one sample to the next; the last sample alone is kept beside it.
-  const tail = samples.filter((s) => s.cycle >= opts.cycles * 0.9).map((s) => s.rss);
+  const tail = samples.filter((s) => s.cycle >= opts.cycles * 0.9);
+  const endOf = (pick: (s: Run['samples'][number]) => number) => round(tail.length ? summarize(tail.map(pick)).median : pick(last));
   return {
     first: round(samples[0]!.rss),
     last: round(last.rss),
-    end: round(tail.length ? summarize(tail).median : last.rss),
+    end: endOf((s) => s.rss),
+    // What the end figure is made of: anonymous memory (the JS heap and the runtime's own) and file-backed pages.
+    end_anon: endOf((s) => s.anon),
+    end_file: endOf((s) => s.file),
     // Least-squares trend after warm-up, in MiB per 100 cycles.
     trend_mib_per_100_cycles: round(slope(after.map((s) => [s.cycle, s.rss])) * 100),
     rss_at_cycle: at,

@@ -191,10 +191,11 @@ function notes(key: string, fig: Figure): string {
     return `AWS requests/get: Bun ${r.bun}, Node ${r.node}, v0.12.0 ${r.ref}`;
   }
   if (key === 'refresher_rss_mib') {
-    const b = fig.bun as { trend_mib_per_100_cycles: number; rss_at_cycle: Record<string, number>; sts_refreshes: number };
+    const b = fig.bun as { trend_mib_per_100_cycles: number; rss_at_cycle: Record<string, number>; end_anon: number; end_file: number };
     const n = fig.node as typeof b;
     const curve = (x: typeof b) => Object.values(x.rss_at_cycle).map((v) => fmt(v)).join(' → ');
-    return `median over the last 10 % of cycles; MiB at every 100 cycles: Bun ${curve(b)}, Node ${curve(n)}; trend after warm-up Bun ${fmt(b.trend_mib_per_100_cycles, 2)}, Node ${fmt(n.trend_mib_per_100_cycles, 2)} MiB/100 cycles`;
+    return `median over the last 10 % of cycles: anonymous + file-backed Bun ${fmt(b.end_anon)} + ${fmt(b.end_file)}, Node ${fmt(n.end_anon)} + ${fmt(n.end_file)} MiB; ` +
+      `MiB at every 100 cycles: Bun ${curve(b)}, Node ${curve(n)}; trend after warm-up Bun ${fmt(b.trend_mib_per_100_cycles, 2)}, Node ${fmt(n.trend_mib_per_100_cycles, 2)} MiB/100 cycles`;
   }
   if (key === 'executable_bytes') {
     const m = fig.mib as Record<string, number>;
