@@ -1,5 +1,7 @@
-/** Runs `fn` with an AbortSignal that fires after `ms`; rejects with DeadlineError at the deadline even if `fn` ignores
- * the signal, so a caller is never held longer than it asked. */
+import { timerMs } from './env.js';
+
+/** Runs `fn` with an AbortSignal that fires after `ms` (clamped to what a timer can wait); rejects with DeadlineError
+ * at the deadline even if `fn` ignores the signal, so a caller is never held longer than it asked. */
 export class DeadlineError extends Error {
   override name = 'DeadlineError';
 }
@@ -12,7 +14,7 @@ export async function withDeadline<T>(ms: number, what: string, fn: (signal: Abo
       const err = new DeadlineError(`${what} did not finish within ${ms} ms`);
       controller.abort(err);
       reject(err);
-    }, ms);
+    }, timerMs(ms));
     timer.unref();
   });
   try {

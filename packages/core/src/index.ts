@@ -7,3 +7,7 @@ export * from './deadline.js';
 export * from './ensure-dir.js';
 export * from './sha256.js';
 export * from './stdio.js';
+export * from './expiry.js';
+export * from './server-text.js';
+export * from './file-guard.js';
+export * from './principal.js';

@@ -98,14 +98,17 @@ async function erase(deps: ProtocolDeps): Promise<Outcome> {
 async function get(deps: ProtocolDeps): Promise<Outcome> {
   const serverUrl = (await deps.readStdin()).trim();
   if (serverUrl === '') return fail('no credentials server URL');
-  // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token.
+  // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token; the
+  // cache write after it gets until 90%: a token in hand is answered even when the cache lock is contended.
   const fetchBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.8));
+  const writeBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.9));
   try {
     const result = await withDeadline(deps.timeoutMs, 'get', (signal) =>
       getCredentials(
         serverUrl,
         { ...deps, allowed: deps.allowedRegistries },
         AbortSignal.any([signal, AbortSignal.timeout(fetchBudget)]),
+        AbortSignal.any([signal, AbortSignal.timeout(writeBudget)]),
       ),
     );
     if (!result.ok) {

@@ -2,7 +2,7 @@
 import { ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
-import { describe } from './errors.js';
+import { describe, SourceError } from './errors.js';
 import { runStsInit } from './run.js';
 import { selfExecutable } from './self.js';
 import { lazyStsApi } from './sts-seam.js';
@@ -16,6 +16,7 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
   } catch (err) {
     const line = err instanceof ConfigError ? err.message : describe(err);
     process.stderr.write(`sts-init: ${line}\n`);
-    return err instanceof ConfigError ? 2 : 1;
+    // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage.
+    return err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') ? 2 : 1;
   }
 }

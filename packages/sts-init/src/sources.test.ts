@@ -34,18 +34,19 @@ describe(fromWebIdentity.name, () => {
 describe(sourceFor.name, () => {
   it('chains the target role with the web identity credentials of the same call', async () => {
     const sts = new FakeSts([temp('ASIASRC'), temp('ASIADST')]);
-    const source = sourceFor({ webIdentity: { roleArn: ROLE, tokenFile: '/t' }, target: { roleArn: TARGET, externalId: 'ext' }, sessionName: 's', durationSeconds: 3600 }, sts, async () => 'jwt');
+    const source = sourceFor({ base: { kind: 'web-identity', roleArn: ROLE, tokenFile: '/t' }, target: { roleArn: TARGET, externalId: 'ext' }, sessionName: 's', durationSeconds: 3600 }, sts, { readFile: async () => 'jwt' });
     const creds = await source(signal);
     expect(creds.accessKeyId).toBe('ASIADST');
     expect(sts.assumeRoleCalls[0]!.source.accessKeyId).toBe('ASIASRC');
     expect(sts.assumeRoleCalls[0]!.input).toEqual({ roleArn: TARGET, externalId: 'ext', sessionName: 's', durationSeconds: 3600 });
   });
 
-  it('uses the default chain without web identity; refuses long-term keys unless chained', async () => {
+  it('uses exactly the named SDK source without web identity; refuses long-term keys unless chained', async () => {
     const sts = new FakeSts([], { accessKeyId: 'AKIA', secretAccessKey: 'x' });
-    const plain = sourceFor({ sessionName: 's', durationSeconds: 3600 }, sts);
+    const plain = sourceFor({ base: { kind: 'static' }, sessionName: 's', durationSeconds: 3600 }, sts);
     expect(classify(await plain(signal).catch((e: unknown) => e))).toEqual({ reason: 'no_credentials', permanent: true });
-    const chained = sourceFor({ target: { roleArn: TARGET }, sessionName: 's', durationSeconds: 3600 }, sts);
+    expect(sts.sourceCalls).toEqual([{ kind: 'static' }]);
+    const chained = sourceFor({ base: { kind: 'static' }, target: { roleArn: TARGET }, sessionName: 's', durationSeconds: 3600 }, sts);
     expect((await chained(signal)).roleArn).toBe(TARGET);
     expect(sts.assumeRoleCalls[0]!.source.accessKeyId).toBe('AKIA');
   });
