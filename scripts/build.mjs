@@ -148,6 +148,10 @@ function singleExecutable(node) {
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
+      // No debugger on demand (issue 9): SIGUSR1 must not open the inspector, and NODE_OPTIONS (--inspect,
+      // --inspect-brk, --require…) must not reach a process that holds credentials.
+      execArgv: ['--disable-sigusr1'],
+      execArgvExtension: 'none',
       assets: { 'lazy.cjs': join(dist, 'lazy.cjs'), 'lazy.cache': lazyCodeCache(node) },
     }),
   );

@@ -5,6 +5,7 @@
  */
 import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { clientConfig } from '@ecr-proxy/core/aws';
 import type { EcrRegistry } from './registry-host.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
@@ -41,7 +42,20 @@ export function ecrTokenFetcher(credentials?: EcrCredentials): FetchToken {
   return (registry, signal) => fetchWith(clientFor, registry, signal);
 }
 
-const defaultClientFor = clientsFor(undefined);
+/**
+ * The default chain, resolved once per process and shared by the cache identity (resolvedAccessKeyId) and the ECR
+ * clients, so a profile's credential_process runs once per `get`. AWS_EC2_METADATA_DISABLED, set by main.ts unless
+ * the instance role is allowed, keeps the chain from ending at the node's role.
+ */
+let resolved: ReturnType<ReturnType<typeof fromNodeProviderChain>> | undefined;
+const defaultCredentials = () => (resolved ??= fromNodeProviderChain()());
+
+/** The access key id the default chain resolves to: the cache identity where the env names no stable principal. */
+export async function resolvedAccessKeyId(): Promise<string> {
+  return (await defaultCredentials()).accessKeyId;
+}
+
+const defaultClientFor = clientsFor(defaultCredentials);
 
 export const fetchEcrToken: FetchToken = (registry, signal) => fetchWith(defaultClientFor, registry, signal);
 

@@ -11,8 +11,8 @@ import { isAllowed, parseEcrRegistry, type EcrRegistry } from './registry-host.j
 export interface GetDeps {
   cache: TokenCache;
   fetchToken: FetchToken;
-  /** Stable identity the cache is keyed by; see cache-key.ts. */
-  identity: string;
+  /** The identity the cache is keyed by, or how to learn it at `get` time; see cache-key.ts. */
+  identity: string | (() => Promise<string>);
   /** Registry ids and `public`; empty allows all. */
   allowed: readonly string[];
   log: Logger;
@@ -60,7 +60,7 @@ export async function fetchCheckedToken(
  */
 export async function refreshToken(
   registry: EcrRegistry,
-  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'identity' | 'log' | 'now' | 'marginMs'>,
+  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'log' | 'now' | 'marginMs'> & { identity: string },
   signal: AbortSignal,
   writeSignal?: AbortSignal,
 ): Promise<{ credentials: BasicCredentials; entry: AuthEntry }> {
@@ -114,12 +114,18 @@ export async function getCredentials(serverUrl: string, deps: GetDeps, signal: A
   const log = deps.log.with({ registry: registry.host });
   if (!isAllowed(registry, deps.allowed)) return { ok: false, reason: 'registry not in ECR_LOGIN_ALLOWED_REGISTRIES' };
 
-  const entry = await cached(deps.cache, cacheKey(deps.identity, registry), log);
+  let identity: string;
+  try {
+    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity();
+  } catch (err) {
+    return { ok: false, reason: `could not resolve the AWS credentials the cache is keyed by: ${(err as Error).name}: ${serverText((err as Error).message)}` };
+  }
+  const entry = await cached(deps.cache, cacheKey(identity, registry), log);
   const fresh = usable(entry, entry !== undefined && isSane(entry, now()) && isFresh(entry, now()));
   if (fresh) return { ok: true, credentials: fresh, source: 'cache' };
 
   try {
-    const { credentials } = await refreshToken(registry, { ...deps, log }, signal, writeSignal);
+    const { credentials } = await refreshToken(registry, { ...deps, identity, log }, signal, writeSignal);
     return { ok: true, credentials, source: 'ecr' };
   } catch (err) {
     const stale = usable(entry, entry !== undefined && isSane(entry, now()) && isUnexpired(entry, now()));

@@ -1,12 +1,15 @@
 /** Wiring only: env → config → dependencies → one protocol call. */
-import { ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdin, readStream, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdin, readStream, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
+import { resolveIdentity } from './cache-key.js';
 import { helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
 import { runProtocol, type Outcome } from './protocol.js';
 
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
+
+const lazyAccessKeyId = async () => (await import('./ecr-api.js')).resolvedAccessKeyId();
 
 function sinkFor(target: HelperConfig['log']['target']): Sink {
   if (target === 'stderr') return stderrSink;
@@ -27,12 +30,17 @@ export async function helperMain(
     if (err instanceof ConfigError) return { stdout: `${err.message}\n`, exitCode: 1 };
     throw err;
   }
+  // The protocol answers at the deadline; this catches anything outside it (stdin, the log file's directory).
+  if (!io.stdin) armWatchdog(config.timeoutMs + 2000, 'docker-credential-ecr-login: no answer within ECR_LOGIN_TIMEOUT; exiting');
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
+  // The SDK reads this itself, at call time; the helper's own process is the only one it affects.
+  if (!config.allowInstanceRole) process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const plan = config.identity;
   return runProtocol(args, {
     readStdin: () => (io.stdin ? readStream(io.stdin) : readStdin()),
     cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
     fetchToken: io.fetchToken ?? lazyFetchToken,
-    identity: config.identity,
+    identity: plan.kind === 'fixed' ? plan.identity : () => resolveIdentity(plan, lazyAccessKeyId),
     allowedRegistries: config.allowedRegistries,
     ignoreCredsStorage: config.ignoreCredsStorage,
     timeoutMs: config.timeoutMs,

@@ -17,7 +17,7 @@ export interface ProtocolDeps {
   readStdin: () => Promise<string>;
   cache: TokenCache;
   fetchToken: FetchToken;
-  identity: string;
+  identity: string | (() => Promise<string>);
   allowedRegistries: readonly string[];
   ignoreCredsStorage: boolean;
   timeoutMs: number;
