@@ -35,7 +35,7 @@ export function validateCredentials(value: unknown): StoredCredentials {
     const value: unknown = c[field];
     if (value === undefined || value === null || value === '') throw new InvalidCredentialsError(`credentials have no ${field}`);
     if (typeof value !== 'string') {
-      throw new InvalidCredentialsError(`credentials have a ${field} that is a ${typeof value}, not a string${field === 'Expiration' ? ' (ISO 8601, e.g. 2030-01-01T00:00:00Z)' : ''}`);
+      throw new InvalidCredentialsError(`the credentials field ${field} is a ${typeof value}, not a string${field === 'Expiration' ? ' (ISO 8601, e.g. 2030-01-01T00:00:00Z)' : ''}`);
     }
   }
   if (Number.isNaN(Date.parse(c.Expiration!))) throw new InvalidCredentialsError('credentials have an invalid Expiration');

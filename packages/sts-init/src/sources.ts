@@ -77,6 +77,9 @@ export function isTemporary(creds: AwsCredentials): creds is TemporaryCredential
 export function temporaryOnly(provider: CredentialProvider): (signal: AbortSignal) => Promise<TemporaryCredentials> {
   return async (signal) => {
     const creds = await provider(signal);
+    if (creds.sessionToken && creds.expiration !== undefined && !isTemporary(creds)) {
+      throw new SourceError('the new AWS credentials have an expiry that is not a date', 'invalid_expiry', false);
+    }
     if (!isTemporary(creds)) {
       throw new SourceError(
         'the source credentials are long-term keys (no session token or expiry); set --target-role-arn to assume a role with them',
