@@ -53,6 +53,9 @@ export async function fetchCheckedToken(
   return { credentials, entry: entryFrom(token, registry, requestedAt) };
 }
 
+/** How long a `get` holding a token waits for the cache write (the lock may be contended by a burst). */
+export const WRITE_WAIT_MS = 2000;
+
 /**
  * Fetches a checked token and stores it. Shared with the refresher. The cache write is best effort: with
  * `writeSignal`, it is given up (the token still returned) when that signal fires, so a caller holding a token never
@@ -70,14 +73,16 @@ export async function refreshToken(
   });
   if (!writeSignal) await write;
   else if (!writeSignal.aborted) {
+    // At most WRITE_WAIT_MS for the cache: the caller is waiting for a token we already have.
+    const limit = AbortSignal.any([writeSignal, AbortSignal.timeout(WRITE_WAIT_MS)]);
     await new Promise<void>((resolve) => {
       const onAbort = () => {
         deps.log.warn('the token cache write did not finish in time; answering without it');
         resolve();
       };
-      writeSignal.addEventListener('abort', onAbort, { once: true });
+      limit.addEventListener('abort', onAbort, { once: true });
       void write.finally(() => {
-        writeSignal.removeEventListener('abort', onAbort);
+        limit.removeEventListener('abort', onAbort);
         resolve();
       });
     });

@@ -30,8 +30,6 @@ export async function helperMain(
     if (err instanceof ConfigError) return { stdout: `${err.message}\n`, exitCode: 1 };
     throw err;
   }
-  // The protocol answers at the deadline; this catches anything outside it (stdin, the log file's directory).
-  if (!io.stdin) armWatchdog(config.timeoutMs + 2000, 'docker-credential-ecr-login: no answer within ECR_LOGIN_TIMEOUT; exiting');
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
   // The SDK reads this itself, at call time; the helper's own process is the only one it affects.
   if (!config.allowInstanceRole) process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -45,5 +43,7 @@ export async function helperMain(
     ignoreCredsStorage: config.ignoreCredsStorage,
     timeoutMs: config.timeoutMs,
     log,
+    // The protocol answers at its deadline; this ends the process even if something it waits on is stuck.
+    ...(io.stdin ? {} : { onDeadlineStart: (ms: number) => armWatchdog(ms + 2000, 'docker-credential-ecr-login: no answer within ECR_LOGIN_TIMEOUT; exiting') }),
   });
 }

@@ -23,6 +23,8 @@ export interface ProtocolDeps {
   timeoutMs: number;
   log: Logger;
   now?: () => number;
+  /** Called once the request is read, with the deadline in ms: the wiring arms its last-resort exit from there. */
+  onDeadlineStart?: (ms: number) => void;
 }
 
 export interface Outcome {
@@ -98,6 +100,7 @@ async function erase(deps: ProtocolDeps): Promise<Outcome> {
 async function get(deps: ProtocolDeps): Promise<Outcome> {
   const serverUrl = (await deps.readStdin()).trim();
   if (serverUrl === '') return fail('no credentials server URL');
+  deps.onDeadlineStart?.(deps.timeoutMs);
   // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token; the
   // cache write after it gets until 90%: a token in hand is answered even when the cache lock is contended.
   const fetchBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.8));
