@@ -37,10 +37,12 @@ const CATALOG = {
     spec: `moto[server]==${MOTO_VERSION} bcrypt==${BCRYPT_VERSION}`,
     install: installMoto,
   },
+  // Checks the image workflow (.github/workflows/image.yml).
+  actionlint: goTool('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12', 'bin/actionlint'),
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
   helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
 };
-const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto'];
+const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'actionlint'];
 const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
 
 class ProvisionError extends Error {}

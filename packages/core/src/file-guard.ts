@@ -4,7 +4,7 @@
  * it; a rename over a device node replaces the device. So: look at the type first, open non-blocking, check again
  * on the open descriptor (the path may have been swapped in between), and refuse anything but a regular file.
  */
-import { constants, fstatSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { lstat, open, stat } from 'node:fs/promises';
 
 export class FileTypeError extends Error {
@@ -64,7 +64,6 @@ export function openAppendSync(path: string, mode = 0o600): number {
   const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW, mode);
   const info = fstatSync(fd);
   if (!info.isFile()) {
-    const { closeSync } = process.getBuiltinModule('node:fs');
     closeSync(fd);
     refuse(path, info, 'log file');
   }

@@ -11,3 +11,4 @@ export * from './expiry.js';
 export * from './server-text.js';
 export * from './file-guard.js';
 export * from './principal.js';
+export * from './self.js';

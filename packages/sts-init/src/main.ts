@@ -1,16 +1,15 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { armWatchdog, ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
 import { describe, SourceError } from './errors.js';
 import { runStsInit } from './run.js';
-import { selfExecutable } from './self.js';
 import { lazyStsApi } from './sts-seam.js';
 
 export async function stsInitMain(argv: readonly string[], env: Env): Promise<number> {
   const log = createLogger({ sink: stderrSink, fields: { role: 'sts-init' } });
   try {
-    const config = stsInitConfig({ argv, env, selfExecutable: selfExecutable() });
+    const config = stsInitConfig({ argv, env, selfExecutable: standaloneExecutable() });
     // The retry loop gives up at the deadline; a write stuck on a hung mount is caught here.
     armWatchdog(config.timeoutMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
     await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
