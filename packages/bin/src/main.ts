@@ -5,7 +5,7 @@
  * roles are imported dynamically, which the build turns into a separately loaded bundle with the AWS SDK.
  */
 import { basename } from 'node:path';
-import { deadlineFired, hardExit, standaloneExecutable, writeOut } from '@ecr-proxy/core';
+import { standaloneExecutable, writeOut } from '@ecr-proxy/core';
 import { debuggerRequest, ignoreDebugSignals } from './runtime-guard.js';
 import { helperMain } from '@ecr-proxy/credential-helper';
 import { credentialProcessMain } from '@ecr-proxy/sts-init';
@@ -61,8 +61,6 @@ export async function main(): Promise<void> {
   const code = await run(role, roleArgs);
   // The one-shot roles have written their output with write(2) already (core's stdio.ts): exit at once, so pending
   // SDK sockets or timers cannot keep them alive, and without building the stdout stream just to flush it.
-  // After a deadline fired something may be stuck in the thread pool, where process.exit would wait for it.
-  if (deadlineFired()) hardExit(code);
   if (role === 'docker-credential-ecr-login' || role === 'credential-process') process.exit(code);
   // Flush stdout before exiting: pending SDK sockets or timers must not keep a one-shot role alive.
   process.stdout.write('', () => process.exit(code));
