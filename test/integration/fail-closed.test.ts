@@ -164,6 +164,8 @@ describe('hostile answers from the local AWS never become credentials', () => {
       expect(metric(failures, 'cred_refresher_refresh_total{kind="sts",result="success",reason="none"}')).toBe(0);
       const reasons = failures.split('\n').filter((l) => l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
       if (mode === 'expired' || mode === 'year-9999') expect(reasons).toEqual(['invalid_expiry']);
+      // Measured from the Date of each STS answer, errors included.
+      expect(failures).toMatch(/^cred_refresher_clock_skew_seconds -?\d/m);
       const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length - 1;
       console.log(`cred-refresher vs STS ${mode}: reasons ${reasons.join(',')}; ${calls} calls in ${(elapsedMin * 60).toFixed(1)} s`);
       expect(r.logs()).not.toContain((await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim().slice(0, 40));
