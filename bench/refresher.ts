@@ -58,6 +58,7 @@ export async function refresherFigures(opts: RefresherBenchOptions): Promise<Rec
       ECR_REGISTRIES: HOST,
       ECR_LOGIN_CACHE_IDENTITY: ROLE,
       CREDENTIALS_MARGIN: '500ms',
+      REFRESH_FLOOR: '100ms',
       REFRESH_FRACTION: String(opts.refreshFraction),
       ECR_REFRESH_FRACTION: String(opts.refreshFraction),
       REFRESHER_LISTEN: `127.0.0.1:${port}`,

@@ -100,7 +100,7 @@ describe('bounds (issue 9: 2^31 ms overflowed timers, REFRESH_FRACTION=1e-9 gave
   it.each([
     [{ STS_TIMEOUT: '3000000' }, /STS_TIMEOUT.*out of range/],
     [{ STS_TIMEOUT: '2147484s' }, /STS_TIMEOUT.*out of range/],
-    [{ CREDENTIALS_MARGIN: '10ms' }, /CREDENTIALS_MARGIN.*out of range/],
+    [{ CREDENTIALS_MARGIN: '10ms' }, /CREDENTIALS_MARGIN.*out of range; use between 100ms and 12h/],
     [{ ROLE_DURATION: '899' }, /ROLE_DURATION.*out of range; use between 15m and 12h/],
     [{ ROLE_DURATION: '43201' }, /ROLE_DURATION.*out of range/],
     [{ REFRESH_FRACTION: '1e-9' }, /REFRESH_FRACTION.*between 0.1 and 0.9/],

@@ -176,7 +176,7 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   const source = sourceConfig(get, env, inputs.hostname ?? hostname());
   const profile = get('profile', 'CREDENTIALS_PROFILE') ?? 'default';
   if (!/^[A-Za-z0-9_+@,-]{1,64}$/.test(profile)) throw new ConfigError(`--profile / CREDENTIALS_PROFILE: "${profile}" may hold letters, digits and _+@,- only`);
-  const marginMs = duration(get, 'margin', 'CREDENTIALS_MARGIN', DEFAULT_MARGIN_MS, { minMs: 1000, maxMs: 43_200_000 });
+  const marginMs = duration(get, 'margin', 'CREDENTIALS_MARGIN', DEFAULT_MARGIN_MS, { minMs: 100, maxMs: 43_200_000 });
   if (marginMs >= source.durationSeconds * 1000) {
     throw new ConfigError(`--margin / CREDENTIALS_MARGIN (${marginMs} ms) must be shorter than --duration / ROLE_DURATION (${source.durationSeconds} s)`);
   }

@@ -9,7 +9,7 @@ import { readCredentials, type StoredCredentials } from './credentials-file.js';
 export const DEFAULT_MARGIN_MS = 25 * 60_000;
 /** credential-process reads one local file; if that takes longer, the file is stuck (a FIFO, a hung mount). */
 export const CREDENTIAL_PROCESS_TIMEOUT_MS = 5000;
-const MARGIN_BOUNDS = { minMs: 1000, maxMs: 43_200_000 };
+const MARGIN_BOUNDS = { minMs: 100, maxMs: 43_200_000 };
 
 export interface ProcessCredentials {
   Version: 1;
