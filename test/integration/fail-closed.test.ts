@@ -127,6 +127,33 @@ describe('the principal', () => {
   });
 });
 
+describe('the cache identity follows the principal', () => {
+  it('a profile whose credential_process switches from role A to role B gets a new ECR token for B, not A\'s cached one', async () => {
+    const work = await workDir('fc-');
+    const current = join(work, 'current.json');
+    const asJson = (roleArn: string) => {
+      const c = fake.issueCredentials({ roleArn, sessionName: 'switch' });
+      return { akid: c.accessKeyId, json: JSON.stringify({ Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }) };
+    };
+    await writeFile(join(work, 'aws-config'), `[default]\ncredential_process = cat ${current}\nregion = us-east-1\n`);
+    const env = cleanEnv({ ...fake.endpointEnv(), AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_SDK_LOAD_CONFIG: '1', AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'off' });
+    const a = asJson('arn:aws:iam::123456789012:role/role-a');
+    await writeFile(current, a.json);
+    const first = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(first.code, first.stdout).toBe(0);
+    const b = asJson('arn:aws:iam::123456789012:role/role-b');
+    await writeFile(current, b.json);
+    const second = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(second.code, second.stdout).toBe(0);
+    expect(fake.calls('ecr:GetAuthorizationToken').map((c) => c.accessKeyId)).toEqual([a.akid, b.akid]);
+    expect(JSON.parse(second.stdout).Secret).not.toBe(JSON.parse(first.stdout).Secret);
+    // And role B again: now a cache hit, no ECR call.
+    const third = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(JSON.parse(third.stdout).Secret).toBe(JSON.parse(second.stdout).Secret);
+    expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(2);
+  });
+});
+
 describe('hostile answers from the local AWS never become credentials', () => {
   it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: sts-init writes nothing and gives up at its deadline; stderr one line a record, no token', async (mode) => {
     const work = await workDir('fc-');
