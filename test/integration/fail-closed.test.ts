@@ -220,6 +220,34 @@ describe('hostile answers from the local AWS never become credentials', () => {
   });
 });
 
+describe('failure reasons by the kind of error (issue 10: a reset was counted as timeout)', () => {
+  /** A server that accepts and at once resets every connection (SO_LINGER 0). */
+  async function resetter() {
+    const { createServer: createTcp } = await import('node:net');
+    const server = createTcp((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it.each([
+    ['connection_refused', async () => ({ url: 'http://127.0.0.1:1', close: () => {} })],
+    ['connection_reset', resetter],
+    ['dns', async () => ({ url: 'http://sts.no-such-host.invalid', close: () => {} })],
+  ] as const)('%s', async (reason, endpoint) => {
+    const work = await workDir('fc-');
+    const server = await endpoint();
+    try {
+      const env = await irsaEnv(fake, work, { AWS_ENDPOINT_URL_STS: server.url });
+      const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '1s'], env);
+      expect(out.code).toBe(1);
+      const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason));
+      expect([...reasons]).toEqual([reason]);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('deadlines hold on blocked files', () => {
   const fifo = (path: string) => execFileSync('mkfifo', [path]);
 
