@@ -11,4 +11,5 @@ export * from './expiry.js';
 export * from './server-text.js';
 export * from './file-guard.js';
 export * from './principal.js';
+export * from './local-env.js';
 export * from './self.js';

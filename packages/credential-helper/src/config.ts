@@ -13,6 +13,8 @@ export interface HelperConfig {
   identity: IdentityPlan;
   /** May the SDK chain end at EC2 instance metadata? See allowInstanceRole. */
   allowInstanceRole: boolean;
+  /** The default region, as the reference's Go SDK reads it (AWS_REGION, then AWS_DEFAULT_REGION); for `list`. */
+  region: string | undefined;
   log: { target: 'stderr' | 'off' | { file: string }; level: Level };
 }
 
@@ -71,6 +73,7 @@ export function helperConfigFromEnv(env: Env): HelperConfig {
     timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000, { minMs: 100, maxMs: 3_600_000 }),
     identity: identityPlan(env),
     allowInstanceRole: allowInstanceRole(env),
+    region: firstSet(env, 'AWS_REGION', 'AWS_DEFAULT_REGION'),
     log: { target, level },
   };
 }

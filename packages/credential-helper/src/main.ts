@@ -1,15 +1,21 @@
 /** Wiring only: env → config → dependencies → one protocol call. */
-import { armWatchdog, ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdin, readStream, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
 import { resolveIdentity } from './cache-key.js';
 import { helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
+import type { ListAws } from './list.js';
 import { runProtocol, type Outcome } from './protocol.js';
 
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
 
 const lazyAccessKeyId = async () => (await import('./ecr-api.js')).resolvedAccessKeyId();
+
+const lazyListAws: ListAws = {
+  hasCredentials: async (signal) => (await import('./ecr-api.js')).listAws.hasCredentials(signal),
+  fetchDefaultToken: async (region, signal) => (await import('./ecr-api.js')).listAws.fetchDefaultToken(region, signal),
+};
 
 function sinkFor(target: HelperConfig['log']['target']): Sink {
   if (target === 'stderr') return stderrSink;
@@ -21,7 +27,7 @@ export async function helperMain(
   args: readonly string[],
   env: Env,
   // Without a stream, fd 0 is read directly (core's stdio.ts says why process.stdin is avoided).
-  io: { stdin?: NodeJS.ReadableStream; fetchToken?: FetchToken } = {},
+  io: { stdin?: NodeJS.ReadableStream; fetchToken?: FetchToken; listAws?: ListAws } = {},
 ): Promise<Outcome> {
   let config: HelperConfig;
   try {
@@ -35,7 +41,7 @@ export async function helperMain(
   if (!config.allowInstanceRole) process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const plan = config.identity;
   return runProtocol(args, {
-    readStdin: () => (io.stdin ? readStream(io.stdin) : readStdin()),
+    readStdin: () => (io.stdin ? readStreamBytes(io.stdin) : readStdinBytes()),
     cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
     fetchToken: io.fetchToken ?? lazyFetchToken,
     identity: plan.kind === 'fixed' ? plan.identity : () => resolveIdentity(plan, lazyAccessKeyId),
@@ -45,5 +51,6 @@ export async function helperMain(
     log,
     // The protocol answers at its deadline; this ends the process even if something it waits on is stuck.
     ...(io.stdin ? {} : { onDeadlineStart: (ms: number) => armWatchdog(ms + 2000, 'docker-credential-ecr-login: no answer within ECR_LOGIN_TIMEOUT; exiting') }),
+    list: { aws: io.listAws ?? lazyListAws, region: config.region, cacheEnabled: config.cacheDir !== undefined },
   });
 }

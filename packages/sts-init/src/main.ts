@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { armWatchdog, ConfigError, createLogger, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
 import { describe, SourceError } from './errors.js';
@@ -17,7 +17,9 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
   } catch (err) {
     const line = err instanceof ConfigError ? err.message : describe(err);
     process.stderr.write(`sts-init: ${line}\n`);
-    // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage.
-    return err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') ? 2 : 1;
+    // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage;
+    // a local environment error too: nothing but a change of the environment fixes either.
+    const configuration = err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
+    return configuration ? 2 : 1;
   }
 }

@@ -1,13 +1,13 @@
 /**
  * The real StsApi over @aws-sdk/client-sts. Imported only through lazyStsApi (a dynamic import), so the SDK is
- * in the lazily loaded bundle. The endpoint honours AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as every SDK client.
+ * evaluated only by a role that calls STS. The endpoint honours AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as every SDK client.
  * One attempt per call: the caller's loop retries with jitter and classifies errors.
  */
 import {
   AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient, type AssumedRoleUser, type Credentials,
 } from '@aws-sdk/client-sts';
 import { fromEnv, fromHttp, fromIni, fromInstanceMetadata } from '@aws-sdk/credential-providers';
-import { clientConfig } from '@ecr-proxy/core/aws';
+import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
 import type { AwsCredentials, TemporaryCredentials } from './aws-credentials.js';
 import { SourceError } from './errors.js';
 import type { SdkSource, StsApi } from './sts-seam.js';
@@ -115,7 +115,7 @@ export function createStsApi(region: string, opts: { onServerDate?: (date: numbe
       const provider =
         source.kind === 'container' ? fromHttp({})
         : source.kind === 'static' ? fromEnv()
-        : source.kind === 'profile' ? fromIni({ profile: source.profile, clientConfig: { region } })
+        : source.kind === 'profile' ? fromIni({ profile: source.profile, clientConfig: { region, requestHandler: requestHandlerOptions() } })
         : fromInstanceMetadata({ timeout: 1000, maxRetries: 1 });
       const creds = await provider();
       return {
