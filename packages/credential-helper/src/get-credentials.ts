@@ -12,7 +12,7 @@ export interface GetDeps {
   cache: TokenCache;
   fetchToken: FetchToken;
   /** The identity the cache is keyed by, or how to learn it at `get` time; see cache-key.ts. */
-  identity: string | (() => Promise<string>);
+  identity: string | ((registry: EcrRegistry) => Promise<string>);
   /** Registry ids and `public`; empty allows all. */
   allowed: readonly string[];
   log: Logger;
@@ -121,7 +121,7 @@ export async function getCredentials(serverUrl: string, deps: GetDeps, signal: A
 
   let identity: string;
   try {
-    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity();
+    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity(registry);
   } catch (err) {
     return { ok: false, reason: `could not resolve the AWS credentials the cache is keyed by: ${(err as Error).name}: ${serverText((err as Error).message)}` };
   }

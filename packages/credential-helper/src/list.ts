@@ -27,7 +27,7 @@ export interface ListDeps {
   fetchToken: FetchToken;
   aws: ListAws;
   /** The cache identity, or how to learn it (cache-key.ts). */
-  identity: string | (() => Promise<string>);
+  identity: string | ((registry: EcrRegistry) => Promise<string>);
   /** AWS_REGION, else AWS_DEFAULT_REGION, as the Go SDK reads them. */
   region: string | undefined;
   log: Logger;
@@ -58,7 +58,8 @@ export async function listCredentials(deps: ListDeps, signal: AbortSignal): Prom
   }
   let identity: string;
   try {
-    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity();
+    // ECR Public's region: the one registry list always asks for.
+    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity(PUBLIC);
   } catch (err) {
     log.debug('could not resolve the cache identity; listing what the cache holds', { err });
     return cachedPairs(cache);

@@ -10,7 +10,7 @@ import { runProtocol, type Outcome } from './protocol.js';
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
 
-const lazyAccessKeyId = async () => (await import('./ecr-api.js')).resolvedAccessKeyId();
+const lazyAccessKeyId = (region: string) => async () => (await import('./ecr-api.js')).resolvedAccessKeyId(region);
 
 const lazyListAws: ListAws = {
   hasCredentials: async (signal) => (await import('./ecr-api.js')).listAws.hasCredentials(signal),
@@ -44,7 +44,7 @@ export async function helperMain(
     readStdin: () => (io.stdin ? readStreamBytes(io.stdin) : readStdinBytes()),
     cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
     fetchToken: io.fetchToken ?? lazyFetchToken,
-    identity: plan.kind === 'fixed' ? plan.identity : () => resolveIdentity(plan, lazyAccessKeyId),
+    identity: plan.kind === 'fixed' ? plan.identity : (registry) => resolveIdentity(plan, lazyAccessKeyId(registry.region)),
     allowedRegistries: config.allowedRegistries,
     ignoreCredsStorage: config.ignoreCredsStorage,
     timeoutMs: config.timeoutMs,

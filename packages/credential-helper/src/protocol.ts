@@ -5,6 +5,7 @@
 import { DeadlineError, withDeadline, type Logger } from '@ecr-proxy/core';
 import type { TokenCache } from './cache.js';
 import type { FetchToken } from './ecr-token.js';
+import type { EcrRegistry } from './registry-host.js';
 import { getCredentials } from './get-credentials.js';
 import { cachedPairs, listCredentials, type ListAws } from './list.js';
 import { goJsonObject, goJsonString, goTrimSpace, scanLinesJoined } from './go-text.js';
@@ -20,7 +21,7 @@ export interface ProtocolDeps {
   readStdin: () => Promise<Buffer | string>;
   cache: TokenCache;
   fetchToken: FetchToken;
-  identity: string | (() => Promise<string>);
+  identity: string | ((registry: EcrRegistry) => Promise<string>);
   allowedRegistries: readonly string[];
   ignoreCredsStorage: boolean;
   timeoutMs: number;
