@@ -84,7 +84,7 @@ export async function runStsInit(config: CommonConfig, deps: StsInitDeps): Promi
     for (const registry of config.ecrRegistries) {
       try {
         const { entry } = await retryUntilDeadline(
-          (signal) => refreshToken(registry, { cache, fetchToken, identity: config.cacheIdentity, log, now }, signal),
+          (signal) => refreshToken(registry, { cache, fetchToken, identity: config.cacheIdentity, log, now, marginMs: config.marginMs }, signal),
           { what: `fetching the ECR token of ${registry.host}`, deadlineAt, log, now, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
         );
         log.info('ECR token cached', { registry: registry.host, expiresAt: entry.ExpiresAt });
