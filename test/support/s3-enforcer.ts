@@ -31,6 +31,8 @@ export interface S3EnforcerCounts {
   acceptedKeys: string[];
   rejected: number;
   byReason: Record<RejectReason, number>;
+  /** Paths of accepted GETs signed in the query string: downloads by clients the registry redirected here. */
+  presignedGets: string[];
 }
 
 export interface S3Enforcer {
@@ -56,7 +58,7 @@ interface Rejection {
 export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforcer> {
   const now = opts.now ?? Date.now;
   const upstream = new URL(opts.upstream);
-  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0 } };
+  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0 }, presignedGets: [] };
 
   const server = createServer((req, res) => {
     check(req, opts.isValidKey, now()).then(
@@ -69,6 +71,8 @@ export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforc
         counts.accepted += 1;
         const key = signatureOf(req)?.accessKeyId;
         if (key && !counts.acceptedKeys.includes(key)) counts.acceptedKeys.push(key);
+        const url = new URL(req.url ?? '/', 'http://placeholder');
+        if (req.method === 'GET' && url.searchParams.has('X-Amz-Signature')) counts.presignedGets.push(url.pathname);
         forward(req, res, upstream);
       },
       (error: unknown) => sendXml(req, res, 500, s3Error('InternalError', `isValidKey failed: ${String(error)}`, {})),

@@ -15,6 +15,9 @@ export const toolPaths = {
   motoServer: join(tools, 'moto-venv/bin/moto_server'),
   /** Python of the moto venv; also has `bcrypt`, used to write htpasswd files. */
   python: join(tools, 'moto-venv/bin/python'),
+  /** containerd 2.2.9 and crictl 1.34.0: the node side (test/support/node.ts). */
+  containerd: join(tools, 'containerd-2.2.9/containerd'),
+  crictl: join(tools, 'bin/crictl'),
   actionlint: join(tools, 'bin/actionlint'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
@@ -29,6 +32,8 @@ const provisionName: Record<ToolName, string> = {
   refHelper: 'ref-helper',
   motoServer: 'moto',
   python: 'moto',
+  containerd: 'containerd',
+  crictl: 'crictl',
   actionlint: 'actionlint',
   helm: 'helm',
 };
