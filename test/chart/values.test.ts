@@ -327,7 +327,10 @@ describe('overlays', () => {
 
   it('instance-role: only AWS_EC2_METADATA_DISABLED changes, in every container', () => {
     const v = merged('instance-role');
-    expect(withoutEnv(v.initContainers, ['AWS_EC2_METADATA_DISABLED'])).toEqual(withoutEnv(base.initContainers, ['AWS_EC2_METADATA_DISABLED']));
+    expect(withoutEnv(v.initContainers, ['AWS_EC2_METADATA_DISABLED', 'ALLOW_INSTANCE_ROLE'])).toEqual(withoutEnv(base.initContainers, ['AWS_EC2_METADATA_DISABLED']));
+    // the executable's own opt-in (issue 9), in the two containers that look for credentials
+    expect(inits(v).map((c) => [c.name, envOf(c.env).ALLOW_INSTANCE_ROLE])).toEqual([['sts-init', 'true'], ['cred-refresher', 'true'], ['storage-health', undefined]]);
+    for (const c of inits(base)) expect(envOf(c.env).ALLOW_INSTANCE_ROLE, c.name).toBeUndefined();
     expect(withoutEntries(v.extraEnvVars, ['AWS_EC2_METADATA_DISABLED'])).toEqual(withoutEntries(base.extraEnvVars, ['AWS_EC2_METADATA_DISABLED']));
     expect({ ...v, initContainers: 0, extraEnvVars: 0 }).toEqual({ ...base, initContainers: 0, extraEnvVars: 0 });
   });
