@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, type EcrRegistry } from '@ecr-proxy/credential-helper';
+import { preflightEnabled } from '@ecr-proxy/preflight';
 import { DEFAULT_MARGIN_MS } from './credential-process.js';
 import { defaultCredentialProcessCommand } from './shell-quote.js';
 import type { SourceConfig } from './sources.js';
@@ -168,13 +169,18 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   };
 }
 
-export function stsInitConfig(inputs: ConfigInputs): CommonConfig {
-  const get = lookupFrom(parseFlags(inputs.argv, COMMON_FLAGS), inputs.env);
+export interface StsInitConfig extends CommonConfig {
+  /** Run the preflight (packages/preflight) once credentials are written: --preflight / PREFLIGHT, on by default. */
+  preflight: boolean;
+}
+
+export function stsInitConfig(inputs: ConfigInputs): StsInitConfig {
+  const get = lookupFrom(parseFlags(inputs.argv, [...COMMON_FLAGS, 'preflight']), inputs.env);
   const config = commonFrom(get, inputs);
   if (!config.credentialProcessCommand) {
     throw new ConfigError('not running as the built executable, so the credential_process command is unknown; pass --credential-process-command');
   }
-  return config;
+  return { ...config, preflight: preflightEnabled(get('preflight', 'PREFLIGHT')) };
 }
 
 export function refresherConfig(inputs: ConfigInputs): RefresherConfig {
