@@ -70,8 +70,8 @@ describe(runChecks.name, () => {
       'preflight: ok   s3:DeleteObject arn:aws:s3:::cache/docker/.preflight/p1 (probe removed)',
       'preflight: ok   s3:GetObject arn:aws:s3:::cache/docker/scheduler-state.json (absent: the registry starts empty)',
       'preflight: ok   ecr:GetAuthorizationToken * (token for 123456789012.dkr.ecr.us-east-1.amazonaws.com)',
-      'preflight: ok   ecr:BatchGetImage arn:aws:ecr:us-east-1:123456789012:repository/app (allowed (ImageNotFoundException for a probe that does not exist))',
-      'preflight: ok   ecr:GetDownloadUrlForLayer arn:aws:ecr:us-east-1:123456789012:repository/app (allowed (LayersNotFoundException for a probe that does not exist))',
+      'preflight: ok   ecr:BatchGetImage arn:aws:ecr:us-east-1:123456789012:repository/app (allowed: ImageNotFoundException for a probe that does not exist)',
+      'preflight: ok   ecr:GetDownloadUrlForLayer arn:aws:ecr:us-east-1:123456789012:repository/app (allowed: LayersNotFoundException for a probe that does not exist)',
     ]);
     expect(objects.size).toBe(0);
     // Delete is proved on the absent probe before anything is written.

@@ -57,7 +57,8 @@ interface AwsError {
 }
 
 const codeOf = (e: AwsError) => (e.name && e.name !== 'Error' && e.name !== 'UnknownError' ? e.name : `HTTP ${e.$metadata?.httpStatusCode ?? '?'}`);
-const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').trim();
+const short = (text: string) => (text.length > 200 ? `${text.slice(0, 199)}…` : text);
 
 class DeadlinePassed extends Error {
   override name = 'DeadlinePassed';
@@ -90,7 +91,7 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     const code = codeOf(e);
     const message = oneLine(e.message);
     if (e instanceof DeadlinePassed || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
-      return { status: 'fail', action, resource, detail: `no answer: ${message || code}` };
+      return { status: 'fail', action, resource, detail: `no answer: ${short(message) || code}` };
     }
     if (/kms/i.test(`${code} ${message}`)) {
       const kmsAction = action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt';
@@ -102,12 +103,12 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
       return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, message, config.mode) };
     }
     if (BAD_CREDENTIALS.has(code)) {
-      return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${message || 'no message'})` };
+      return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${short(message) || 'no message'})` };
     }
     if (extra.notFound && (e.$metadata?.httpStatusCode === 404 || /NotFound|NoSuch/.test(code))) {
       return { status: 'fail', action, resource, detail: `${code}: ${extra.notFound}`, fix: { file: FILES.values } };
     }
-    return { status: 'fail', action, resource, detail: `${code}${message && message !== code ? `: ${message}` : ''}` };
+    return { status: 'fail', action, resource, detail: `${code}${message && message !== code ? `: ${short(message)}` : ''}` };
   };
 
   try {
@@ -277,7 +278,7 @@ async function ecrChecks(registry: PrivateRegistry, config: PreflightConfig, api
       out.push({ status: 'ok', action, resource: repoArn, detail: 'allowed' });
     } catch (err) {
       const e = err as AwsError;
-      if (e.name && ECR_ALLOWED.has(e.name)) out.push({ status: 'ok', action, resource: repoArn, detail: `allowed (${e.name} for a probe that does not exist)` });
+      if (e.name && ECR_ALLOWED.has(e.name)) out.push({ status: 'ok', action, resource: repoArn, detail: `allowed: ${e.name} for a probe that does not exist` });
       else if (e.name === 'RepositoryNotFoundException') out.push({ status: 'fail', action, resource: repoArn, detail: `RepositoryNotFoundException: set PREFLIGHT_ECR_REPOSITORY to a repository of ${registry.host}`, fix: { file: FILES.values } });
       else out.push(failure(err, action, repoArn));
     }
