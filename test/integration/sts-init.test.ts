@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireBuilt, runExe, exePath } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
+import { FILES, statementFor } from '../../packages/preflight/src/fix.js';
 import { ECR_HOST, irsaEnv, readStored, SOURCE_ROLE, stsInit, TARGET_ROLE, workDir } from './sts-init-support.js';
 
 let fake: FakeAws;
@@ -178,10 +179,11 @@ describe('sts-init', () => {
     });
 
     it.each([
-      ['ecr:GetAuthorizationToken', '\\*', 'EcrLoginToken'],
-      ['ecr:BatchGetImage', 'arn:aws:ecr:us-east-1:123456789012:repository/app', 'EcrPullOnly'],
-      ['ecr:GetDownloadUrlForLayer', 'arn:aws:ecr:us-east-1:123456789012:repository/app', 'EcrPullOnly'],
-    ])('a denied %s fails sts-init with the line naming ecr-pull-policy.json', async (action, resource, sid) => {
+      ['ecr:GetAuthorizationToken', '\\*'],
+      ['ecr:BatchGetImage', 'arn:aws:ecr:us-east-1:123456789012:repository/app'],
+      ['ecr:GetDownloadUrlForLayer', 'arn:aws:ecr:us-east-1:123456789012:repository/app'],
+    ])('a denied %s fails sts-init with the line naming ecr-pull-policy.json', async (action, resource) => {
+      const sid = statementFor(FILES.ecrPolicy, action);
       const work = await workDir('sts-init-');
       fake.denials.add({ action });
       try {

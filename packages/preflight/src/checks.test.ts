@@ -3,6 +3,10 @@ import { parseEcrRegistry } from '@ecr-proxy/credential-helper';
 import type { PreflightApi, PrivateRegistry } from './api.js';
 import { formatResult, isSessionOf, runChecks } from './checks.js';
 import type { PreflightConfig } from './config.js';
+import { FILES, statementFor } from './fix.js';
+
+/** Statement ids come from the policy files themselves (a rename there must not break these tests). */
+const sid = (file: string, action: string) => statementFor(file, action)!;
 
 const ROLE = 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
 const PRINCIPAL = 'arn:aws:sts::123456789012:assumed-role/ecr-pull-through-cache/pod-1';
@@ -83,7 +87,7 @@ describe(runChecks.name, () => {
     const report = await runChecks(config(), api, { probeId: 'p2' });
     expect(report.ok).toBe(false);
     expect(lines(report)).toContain(
-      `preflight: FAIL s3:PutObject on arn:aws:s3:::cache/docker/.preflight/p2 as ${PRINCIPAL}: AccessDenied (because no identity-based policy allows the s3:PutObject action); fix chart-values/aws/s3-cache-policy.json (statement ReadWriteUnderDockerPrefix)`,
+      `preflight: FAIL s3:PutObject on arn:aws:s3:::cache/docker/.preflight/p2 as ${PRINCIPAL}: AccessDenied (because no identity-based policy allows the s3:PutObject action); fix chart-values/aws/s3-cache-policy.json (statement ${sid(FILES.s3Policy, 's3:PutObject')})`,
     );
     expect(objects.size).toBe(0);
   });
@@ -107,7 +111,7 @@ describe(runChecks.name, () => {
   it('in cross-account mode S3 denials point at the cross-account bucket policy', async () => {
     const { api } = fakeApi({ 's3:ListBucket': denied('s3:ListBucket', 'resource') });
     const report = await runChecks(config({ mode: 'cross-account' }), api, { probeId: 'p5' });
-    expect(lines(report)[1]).toMatch(/fix chart-values\/aws\/bucket-policy-cross-account\.json \(statement TargetRoleListsTheBucket\)$/);
+    expect(lines(report)[1]).toMatch(new RegExp(`fix chart-values/aws/bucket-policy-cross-account\\.json \\(statement ${sid(FILES.bucketPolicyCrossAccount, 's3:ListBucket')}\\)$`));
   });
 
   it('fails when the credentials are not a session of the expected role', async () => {
@@ -123,8 +127,8 @@ describe(runChecks.name, () => {
     const { api } = fakeApi({ 'ecr:BatchGetImage': denied('ecr:BatchGetImage'), 'ecr:GetAuthorizationToken': denied('ecr:GetAuthorizationToken') });
     const fails = lines(await runChecks(config({ s3: undefined }), api)).filter((l) => l.includes('FAIL'));
     expect(fails).toEqual([
-      expect.stringMatching(/^preflight: FAIL ecr:GetAuthorizationToken on \* as .*; fix chart-values\/aws\/ecr-pull-policy\.json \(statement EcrLoginToken\)$/),
-      expect.stringMatching(/^preflight: FAIL ecr:BatchGetImage on arn:aws:ecr:us-east-1:123456789012:repository\/app as .*; fix chart-values\/aws\/ecr-pull-policy\.json \(statement EcrPullOnly\)$/),
+      expect.stringMatching(new RegExp(`^preflight: FAIL ecr:GetAuthorizationToken on \\* as .*; fix chart-values/aws/ecr-pull-policy\\.json \\(statement ${sid(FILES.ecrPolicy, 'ecr:GetAuthorizationToken')}\\)$`)),
+      expect.stringMatching(new RegExp(`^preflight: FAIL ecr:BatchGetImage on arn:aws:ecr:us-east-1:123456789012:repository/app as .*; fix chart-values/aws/ecr-pull-policy\\.json \\(statement ${sid(FILES.ecrPolicy, 'ecr:BatchGetImage')}\\)$`)),
     ]);
   });
 
@@ -142,6 +146,17 @@ describe(runChecks.name, () => {
     expect(lines(report).find((l) => l.includes('FAIL'))).toMatch(/s3:ListBucket .*no answer: the preflight's deadline \(200 ms\) passed/);
     expect(calls).toContain('s3:DeleteObject docker/.preflight/h');
     expect(objects.size).toBe(0);
+  });
+});
+
+describe(statementFor.name, () => {
+  it('finds a granting statement for every action the preflight checks, in each document it names', () => {
+    for (const action of ['s3:ListBucket', 's3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+      expect(statementFor(FILES.s3Policy, action), action).toBeTruthy();
+      expect(statementFor(FILES.bucketPolicyCrossAccount, action), action).toBeTruthy();
+    }
+    for (const action of ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']) expect(statementFor(FILES.ecrPolicy, action), action).toBeTruthy();
+    expect(statementFor(FILES.ecrPolicy, 'ecr:PutImage')).toBeUndefined();
   });
 });
 

@@ -1,11 +1,15 @@
 /**
  * Which file of this repository grants (or denies) an AWS action, so a failed check can name the one document to
- * fix. The statement ids are those of the files under chart-values/aws/ (test/chart checks they still exist).
+ * fix, and the statement in it (read from the file itself, bundled into the executable).
  *
  * AWS says in an AccessDenied message which kind of policy refused ("… because no identity-based policy allows the
  * s3:PutObject action", "… with an explicit deny in a resource-based policy"; documented in IAM's "Troubleshoot
  * access denied error messages"); when it does, the file follows it, otherwise the identity policy is named.
  */
+import bucketPolicyCrossAccount from '../../../chart-values/aws/bucket-policy-cross-account.json' with { type: 'json' };
+import ecrPolicy from '../../../chart-values/aws/ecr-pull-policy.json' with { type: 'json' };
+import s3Policy from '../../../chart-values/aws/s3-cache-policy.json' with { type: 'json' };
+
 export type Mode = 'same-account' | 'cross-account';
 
 export interface Fix {
@@ -27,20 +31,23 @@ export const FILES = {
   values: 'chart-values/values-s3-ecr-proxy.yaml',
 } as const;
 
-const S3_SID: Record<string, string> = {
-  's3:ListBucket': 'ListTheCacheBucket',
-  's3:ListBucketMultipartUploads': 'ListTheCacheBucket',
-  's3:GetBucketLocation': 'ListTheCacheBucket',
-  's3:GetObject': 'ReadWriteUnderDockerPrefix',
-  's3:PutObject': 'ReadWriteUnderDockerPrefix',
-  's3:DeleteObject': 'ReadWriteUnderDockerPrefix',
+interface PolicyDocument {
+  Statement: Array<{ Sid?: string; Effect: string; Action: string | string[] }>;
+}
+
+/** The documents themselves, bundled at build time, so a renamed statement can never be named wrongly here. */
+const DOCUMENTS: Partial<Record<string, PolicyDocument>> = {
+  [FILES.s3Policy]: s3Policy,
+  [FILES.bucketPolicyCrossAccount]: bucketPolicyCrossAccount,
+  [FILES.ecrPolicy]: ecrPolicy,
 };
-const S3_SID_CROSS: Record<string, string> = {
-  's3:ListBucket': 'TargetRoleListsTheBucket',
-  's3:GetObject': 'TargetRoleReadsWritesDockerPrefix',
-  's3:PutObject': 'TargetRoleReadsWritesDockerPrefix',
-  's3:DeleteObject': 'TargetRoleReadsWritesDockerPrefix',
-};
+
+/** The id of the first Allow statement of `file` that grants `action` (exactly or by a `service:*` wildcard). */
+export function statementFor(file: string, action: string): string | undefined {
+  const doc = DOCUMENTS[file];
+  const [service] = action.split(':');
+  return doc?.Statement.find((st) => st.Effect === 'Allow' && [st.Action].flat().some((a) => a === action || a === `${service}:*`))?.Sid;
+}
 
 /** Which kind of policy the AccessDenied message blames, if it says. */
 export function blamedPolicy(message: string): 'identity' | 'resource' | undefined {
@@ -57,23 +64,20 @@ export function fixFor(action: string, message: string, mode: Mode): Fix {
   if (service === 's3') {
     if (mode === 'cross-account') {
       // The target role is in another account: the bucket policy must allow it, and so must its own policies.
-      if (blamed === 'identity') return { file: FILES.s3Policy, ...sid(S3_SID, action) };
-      return { file: FILES.bucketPolicyCrossAccount, ...sid(S3_SID_CROSS, action) };
+      return withSid(blamed === 'identity' ? FILES.s3Policy : FILES.bucketPolicyCrossAccount, action);
     }
     if (blamed === 'resource') return { file: FILES.bucketPolicy };
-    return { file: FILES.s3Policy, ...sid(S3_SID, action) };
+    return withSid(FILES.s3Policy, action);
   }
-  if (service === 'ecr') {
-    return { file: FILES.ecrPolicy, sid: action === 'ecr:GetAuthorizationToken' ? 'EcrLoginToken' : 'EcrPullOnly' };
-  }
+  if (service === 'ecr') return withSid(FILES.ecrPolicy, action);
   if (action === 'sts:AssumeRoleWithWebIdentity') return { file: FILES.trustIrsa };
   if (action === 'sts:AssumeRole') return blamed === 'identity' ? { file: FILES.assumeTarget } : { file: FILES.trustCrossAccount };
   return { file: FILES.values };
 }
 
-function sid(table: Record<string, string>, action: string): { sid?: string } {
-  const found = table[action];
-  return found ? { sid: found } : {};
+function withSid(file: string, action: string): Fix {
+  const sid = statementFor(file, action);
+  return sid ? { file, sid } : { file };
 }
 
 export function fixText(fix: Fix): string {
