@@ -14,8 +14,6 @@ export interface PutResult {
 
 export interface PreflightApi {
   callerIdentity(signal: AbortSignal): Promise<{ arn: string; account: string }>;
-  /** HeadBucket; `region` is the bucket's (x-amz-bucket-region). */
-  headBucket(signal: AbortSignal): Promise<{ region?: string }>;
   putObject(key: string, body: string, signal: AbortSignal): Promise<PutResult>;
   /** The body as text. */
   getObject(key: string, signal: AbortSignal): Promise<string>;

@@ -41,7 +41,6 @@ function fakeApi(errors: Record<string, Error | 'hang'> = {}, principal = PRINCI
   };
   const api: PreflightApi = {
     callerIdentity: async () => ({ arn: principal, account: '123456789012' }),
-    headBucket: async () => { await maybe('s3:ListBucket'); return { region: 'us-east-1' }; },
     putObject: async (key, body) => { await maybe('s3:PutObject', key); objects.set(key, body); return {}; },
     getObject: async (key) => {
       await maybe('s3:GetObject', key);
@@ -49,7 +48,7 @@ function fakeApi(errors: Record<string, Error | 'hang'> = {}, principal = PRINCI
       if (body === undefined) throw awsError('NoSuchKey', 404);
       return body;
     },
-    listObjects: async (prefix) => { await maybe('s3:ListBucket:list', prefix); return [...objects.keys()].filter((k) => k.startsWith(prefix)); },
+    listObjects: async (prefix) => { await maybe(prefix === 'docker/' ? 's3:ListBucket' : 's3:ListBucket:list', prefix); return [...objects.keys()].filter((k) => k.startsWith(prefix)); },
     deleteObject: async (key) => { await maybe('s3:DeleteObject', key); objects.delete(key); },
     ecrAuthorizationToken: async () => { await maybe('ecr:GetAuthorizationToken'); },
     ecrBatchGetImage: async () => { await maybe('ecr:BatchGetImage'); throw awsError('ImageNotFoundException', 400); },
@@ -67,10 +66,10 @@ describe(runChecks.name, () => {
     expect(report.ok).toBe(true);
     expect(lines(report)).toEqual([
       `preflight: ok   sts:GetCallerIdentity ${PRINCIPAL} (a session of ${ROLE})`,
-      'preflight: ok   s3:ListBucket arn:aws:s3:::cache (bucket exists in us-east-1)',
+      'preflight: ok   s3:ListBucket arn:aws:s3:::cache (bucket exists, lists docker/)',
       'preflight: ok   s3:PutObject arn:aws:s3:::cache/docker/.preflight/p1',
       'preflight: ok   s3:GetObject arn:aws:s3:::cache/docker/.preflight/p1 (read back)',
-      'preflight: ok   s3:ListBucket arn:aws:s3:::cache (lists docker/)',
+      'preflight: ok   s3:ListBucket arn:aws:s3:::cache (lists the probe just written)',
       'preflight: ok   s3:DeleteObject arn:aws:s3:::cache/docker/.preflight/p1 (probe removed)',
       'preflight: ok   s3:GetObject arn:aws:s3:::cache/docker/scheduler-state.json (absent: the registry starts empty)',
       'preflight: ok   ecr:GetAuthorizationToken * (token for 123456789012.dkr.ecr.us-east-1.amazonaws.com)',
@@ -114,12 +113,19 @@ describe(runChecks.name, () => {
     expect(lines(report)[1]).toMatch(new RegExp(`fix chart-values/aws/bucket-policy-cross-account\\.json \\(statement ${sid(FILES.bucketPolicyCrossAccount, 's3:ListBucket')}\\)$`));
   });
 
+  it('a bucket in another region is named as a values fix, not a permission', async () => {
+    const moved = Object.assign(awsError('PermanentRedirect', 301), { $response: { headers: { 'x-amz-bucket-region': 'eu-west-1' } } });
+    const { api } = fakeApi({ 's3:ListBucket': moved });
+    const report = await runChecks(config(), api, { probeId: 'r' });
+    expect(lines(report)[1]).toBe(`preflight: FAIL s3:ListBucket on arn:aws:s3:::cache as ${PRINCIPAL}: the bucket is in eu-west-1, configured us-east-1; fix chart-values/values-s3-ecr-proxy.yaml (key s3.region)`);
+  });
+
   it('fails when the credentials are not a session of the expected role', async () => {
     const { api } = fakeApi({}, 'arn:aws:sts::123456789012:assumed-role/node-role/i-0abc');
     const report = await runChecks(config(), api);
     expect(report.ok).toBe(false);
     expect(lines(report)[0]).toBe(
-      `preflight: FAIL sts:GetCallerIdentity on arn:aws:sts::123456789012:assumed-role/node-role/i-0abc as arn:aws:sts::123456789012:assumed-role/node-role/i-0abc: the credentials are not a session of the expected role ${ROLE}; fix chart-values/values-s3-ecr-proxy.yaml (statement serviceAccount.annotations eks.amazonaws.com/role-arn)`,
+      `preflight: FAIL sts:GetCallerIdentity on arn:aws:sts::123456789012:assumed-role/node-role/i-0abc as arn:aws:sts::123456789012:assumed-role/node-role/i-0abc: the credentials are not a session of the expected role ${ROLE}; fix chart-values/values-s3-ecr-proxy.yaml (key serviceAccount.annotations eks.amazonaws.com/role-arn)`,
     );
   });
 

@@ -165,14 +165,12 @@ async function s3Checks(config: PreflightConfig, api: PreflightApi, call: Call, 
   const probeKey = `${s3.prefix}.preflight/${opts.probeId ?? `${Date.now()}-${randomBytes(6).toString('hex')}`}`;
   const body = `ecr-pull-through-cache preflight probe ${probeKey}\n`;
 
-  // The bucket, where the registry expects it.
+  // The bucket, where the registry expects it: listed as the registry's storage health check lists it. (Not
+  // HeadBucket: AWS authorizes it as s3:ListBucket, moto as an action of its own, so it proves less.) A bucket in
+  // another region answers 301 with its region in x-amz-bucket-region.
   try {
-    const { region } = await call((s) => api.headBucket(s));
-    if (region && region !== s3.region) {
-      out.push({ status: 'fail', action: 's3:ListBucket', resource: arn(), detail: `the bucket is in ${region}, configured ${s3.region}`, fix: { file: FILES.values, sid: 's3.region' } });
-    } else {
-      out.push({ status: 'ok', action: 's3:ListBucket', resource: arn(), detail: `bucket exists${region ? ` in ${region}` : ''}` });
-    }
+    await call((s) => api.listObjects(s3.prefix, s));
+    out.push({ status: 'ok', action: 's3:ListBucket', resource: arn(), detail: `bucket exists, lists ${s3.prefix || '/'}` });
   } catch (err) {
     const e = err as AwsError;
     const elsewhere = e.$response?.headers?.['x-amz-bucket-region'];
@@ -211,7 +209,7 @@ async function s3Checks(config: PreflightConfig, api: PreflightApi, call: Call, 
       try {
         const keys = await call((s) => api.listObjects(probeKey, s));
         out.push(keys.includes(probeKey)
-          ? { status: 'ok', action: 's3:ListBucket', resource: arn(), detail: `lists ${s3.prefix || '/'}` }
+          ? { status: 'ok', action: 's3:ListBucket', resource: arn(), detail: 'lists the probe just written' }
           : { status: 'fail', action: 's3:ListBucket', resource: arn(), detail: `the probe just written is missing from the listing of ${probeKey}` });
       } catch (err) {
         out.push(failure(err, 's3:ListBucket', arn()));

@@ -15,7 +15,7 @@ export type Mode = 'same-account' | 'cross-account';
 export interface Fix {
   /** Path from the repository root. */
   file: string;
-  /** Statement id in that file, when one statement is meant. */
+  /** Statement id in that file (a policy document), or the key (the values file), when one is meant. */
   sid?: string;
 }
 
@@ -80,8 +80,10 @@ function withSid(file: string, action: string): Fix {
   return sid ? { file, sid } : { file };
 }
 
+/** `file (statement Sid)` for a policy document, `file (key path)` for the values file. */
 export function fixText(fix: Fix): string {
-  return fix.sid ? `${fix.file} (statement ${fix.sid})` : fix.file;
+  if (!fix.sid) return fix.file;
+  return `${fix.file} (${fix.file.endsWith('.json') ? 'statement' : 'key'} ${fix.sid})`;
 }
 
 /**

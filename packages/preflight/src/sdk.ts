@@ -4,7 +4,7 @@
  * `regionendpoint`) wins. Two attempts per call: the preflight's own deadline bounds the whole run.
  */
 import { BatchGetImageCommand, ECRClient, GetAuthorizationTokenCommand, GetDownloadUrlForLayerCommand } from '@aws-sdk/client-ecr';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientConfig } from '@ecr-proxy/core/aws';
 import type { ApiCredentials, PreflightApi, PrivateRegistry } from './api.js';
@@ -45,11 +45,6 @@ export function createPreflightApi(config: PreflightConfig, credentials?: ApiCre
       const out = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
       if (!out.Arn || !out.Account) throw new Error('STS GetCallerIdentity answered without an ARN');
       return { arn: out.Arn, account: out.Account };
-    },
-    async headBucket(signal) {
-      const { s3: client, bucket } = needS3();
-      const out = await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
-      return out.BucketRegion ? { region: out.BucketRegion } : {};
     },
     async putObject(key, body, signal) {
       const { s3: client, bucket } = needS3();
