@@ -15,6 +15,8 @@ export const toolPaths = {
   motoServer: join(tools, 'moto-venv/bin/moto_server'),
   /** Python of the moto venv; also has `bcrypt`, used to write htpasswd files. */
   python: join(tools, 'moto-venv/bin/python'),
+  /** promtool from Debian's prometheus package (scripts/provision.mjs). */
+  promtool: join(tools, 'promtool/promtool'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
 } as const;
@@ -28,6 +30,7 @@ const provisionName: Record<ToolName, string> = {
   refHelper: 'ref-helper',
   motoServer: 'moto',
   python: 'moto',
+  promtool: 'promtool',
   helm: 'helm',
 };
 

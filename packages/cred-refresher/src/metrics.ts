@@ -1,4 +1,4 @@
-/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: four families. */
+/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: five families. */
 export type Kind = 'sts' | 'ecr';
 
 export interface Snapshot {
@@ -58,6 +58,10 @@ export class Metrics {
     }
     family('cred_refresher_last_refresh_timestamp_seconds', 'gauge', 'Unix time of the last successful refresh, by kind.');
     for (const [kind, at] of this.lastRefresh) out.push(`cred_refresher_last_refresh_timestamp_seconds${labels({ kind })} ${num(at / 1000)}`);
+    // Minus timestamp() of the same sample (Prometheus's clock at the scrape) it is this pod's clock skew, as
+    // node_exporter's node_time_seconds: a skewed clock signs requests AWS refuses and misjudges every expiry.
+    family('cred_refresher_time_seconds', 'gauge', 'Unix time on the refresher\'s clock when scraped (minus the scrape timestamp: clock skew).');
+    out.push(`cred_refresher_time_seconds ${num(now / 1000)}`);
     return out.join('\n') + '\n';
   }
 }
