@@ -39,8 +39,8 @@ const CATALOG = {
   },
   // Debian's package, not `go install …/cmd/promtool` (all of Prometheus, 10–20 min on 2 cores): see installPromtool.
   promtool: {
-    label: 'promtool', version: 'debian', dest: 'promtool/promtool', done: 'extracted',
-    spec: 'debian prometheus package, /usr/bin/promtool only',
+    label: 'promtool and prometheus', version: 'debian', dest: 'promtool/promtool', done: 'extracted',
+    spec: 'debian prometheus package, /usr/bin/promtool and /usr/bin/prometheus',
     install: installPromtool,
   },
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
@@ -109,9 +109,10 @@ async function installMoto(log) {
 }
 
 /**
- * promtool (rule checks and rule unit tests of chart-values/monitoring/) from Debian's `prometheus` package (2.42 on
- * Debian 12): the .deb is downloaded with `apt-get download` and only /usr/bin/promtool is extracted into .tools/, so
- * nothing is installed system-wide and no Prometheus service is set up; it takes seconds. It needs apt's package
+ * promtool (rule checks and rule unit tests of chart-values/monitoring/) and prometheus (the e2e test that scrapes
+ * the stack with the kit's rules loaded) from Debian's `prometheus` package (2.42 on Debian 12): the .deb is
+ * downloaded with `apt-get download` and only the two binaries are extracted into .tools/promtool/, so nothing is
+ * installed system-wide and no Prometheus service is set up; it takes seconds. It needs apt's package
  * lists: on a fresh machine (CI runs as root) `apt-get update` is run once when the first download fails.
  */
 async function installPromtool(log) {
@@ -128,9 +129,9 @@ async function installPromtool(log) {
   if (!deb) throw new ProvisionError('apt-get download prometheus left no .deb');
   await run('dpkg-deb', ['-x', join(scratch, deb), join(scratch, 'root')], { log });
   mkdirSync(join(TOOLS, 'promtool'), { recursive: true });
-  renameSync(join(scratch, 'root', 'usr', 'bin', 'promtool'), join(TOOLS, 'promtool', 'promtool'));
+  for (const bin of ['prometheus', 'promtool']) renameSync(join(scratch, 'root', 'usr', 'bin', bin), join(TOOLS, 'promtool', bin));
   rmSync(scratch, { recursive: true, force: true });
-  await run(join(TOOLS, 'promtool', 'promtool'), ['--version'], { log });
+  for (const bin of ['prometheus', 'promtool']) await run(join(TOOLS, 'promtool', bin), ['--version'], { log });
 }
 
 function capture(cmd, args) {

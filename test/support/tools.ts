@@ -15,8 +15,9 @@ export const toolPaths = {
   motoServer: join(tools, 'moto-venv/bin/moto_server'),
   /** Python of the moto venv; also has `bcrypt`, used to write htpasswd files. */
   python: join(tools, 'moto-venv/bin/python'),
-  /** promtool from Debian's prometheus package (scripts/provision.mjs). */
+  /** promtool and prometheus from Debian's prometheus package (scripts/provision.mjs). */
   promtool: join(tools, 'promtool/promtool'),
+  prometheus: join(tools, 'promtool/prometheus'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
 } as const;
@@ -31,6 +32,7 @@ const provisionName: Record<ToolName, string> = {
   motoServer: 'moto',
   python: 'moto',
   promtool: 'promtool',
+  prometheus: 'promtool',
   helm: 'helm',
 };
 
