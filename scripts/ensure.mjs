@@ -1,34 +1,47 @@
 #!/usr/bin/env node
 // Makes a fresh clone ready before any script runs, so `npm test` / `npm run demo` work on a machine with only Node
-// and npm: installs the workspace with the pinned pnpm (from PATH, else through npx) when node_modules is missing or
-// older than the lockfile, then builds the executable (`--no-build` skips that).
+// and npm: installs the workspace with pnpm when node_modules is missing or older than the lockfile, then builds the
+// executable (`--no-build` skips that).
+//
+// Which pnpm: the one on PATH when there is one (pnpm 10 and later read this lockfile and pnpm-workspace.yaml), else
+// PNPM_FALLBACK through npx. package.json names no packageManager on purpose: with one, pnpm 11+ tries to switch
+// itself to that exact version and fails where it cannot (ERR_PNPM_BAD_CONFIG_DEP), so `pnpm install` would only
+// work with the one pinned release.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const pnpmVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+const PNPM_FALLBACK = '12.21.0';
+const MIN_PNPM_MAJOR = 10;
 const marker = join(root, 'node_modules', '.modules.yaml');
 
 function run(cmd, args) {
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 }
 
-function pnpm(args) {
-  let onPath = '';
+function pnpmOnPath() {
   try {
-    onPath = execFileSync('pnpm', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('pnpm', ['--version'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    // not installed
+    return '';
   }
-  if (onPath === pnpmVersion) run('pnpm', args);
-  else run('npx', ['--yes', `pnpm@${pnpmVersion}`, ...args]);
+}
+
+function pnpm(args) {
+  const version = pnpmOnPath();
+  if (Number(version.split('.')[0]) >= MIN_PNPM_MAJOR) {
+    console.log(`ensure: installing the workspace with pnpm ${version} (on PATH)`);
+    run('pnpm', args);
+  } else {
+    console.log(`ensure: installing the workspace with pnpm ${PNPM_FALLBACK} (through npx)`);
+    run('npx', ['--yes', `pnpm@${PNPM_FALLBACK}`, ...args]);
+  }
 }
 
 try {
   if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(join(root, 'pnpm-lock.yaml')).mtimeMs) {
-    console.log(`ensure: installing the workspace with pnpm ${pnpmVersion}`);
     pnpm(['install', '--frozen-lockfile']);
   }
   if (!process.argv.includes('--no-build')) run(process.execPath, [join(root, 'scripts', 'build.mjs')]);

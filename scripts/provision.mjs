@@ -3,7 +3,7 @@
 // git-ignored .tools/ of the repo. Everything comes from the Go module proxy or PyPI, so a fresh CI machine with
 // Go, Python 3 and Node is enough.
 //
-//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, promtool)
+//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, actionlint, promtool)
 //   node scripts/provision.mjs helm crane      only these
 //
 // A tool whose stamp file (.tools/.stamps/<name>) names the pinned spec and whose binary exists is skipped.
@@ -43,10 +43,12 @@ const CATALOG = {
     spec: 'debian prometheus package, /usr/bin/promtool and /usr/bin/prometheus',
     install: installPromtool,
   },
+  // Checks the image workflow (.github/workflows/image.yml).
+  actionlint: goTool('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12', 'bin/actionlint'),
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
   helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
 };
-const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'promtool'];
+const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'actionlint', 'promtool'];
 const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
 
 class ProvisionError extends Error {}

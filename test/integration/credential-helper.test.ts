@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, exePath, repoRoot, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
 const NOT_FOUND = 'credentials not found in native keychain\n';
@@ -92,19 +92,6 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     const second = await runExe(['get'], { env, stdin: HOST });
     expect(second.stdout).toBe(first.stdout);
     expect(fake.counts()).toEqual({});
-  });
-
-  it('a cache hit never loads the AWS SDK: the entry bundle alone answers it', async () => {
-    const dir = await freshDir();
-    const env = staticEnv(dir);
-    const warm = await runExe(['get'], { env, stdin: HOST });
-    // The SDK lives only in lazy.cjs (see scripts/build.mjs); without it beside main.cjs, only a hit can succeed.
-    const alone = await mkdtemp(join(work, 'alone-'));
-    await copyFile(join(repoRoot, 'dist', 'main.cjs'), join(alone, 'main.cjs'));
-    const hit = await runExe([join(alone, 'main.cjs'), 'get'], { env, stdin: HOST, file: process.execPath });
-    expect(hit).toMatchObject({ code: 0, stdout: warm.stdout });
-    const miss = await runExe([join(alone, 'main.cjs'), 'get'], { env, stdin: '210987654321.dkr.ecr.us-west-2.amazonaws.com', file: process.execPath });
-    expect(miss).toMatchObject({ code: 1, stdout: NOT_FOUND });
   });
 
   it('with static keys too, a cache hit makes no call', async () => {
@@ -236,5 +223,16 @@ describe('the other verbs (built executable)', () => {
     expect(await runExe(['list'], { env })).toMatchObject({ code: 0, stdout: `{"https://${HOST}":"AWS"}\n` });
     expect((await runExe(['version'], { env })).stdout).toBe('docker-credential-ecr-login (github.com/awslabs/amazon-ecr-credential-helper/ecr-login) 0.12.0\n');
     expect(await runExe([], { env })).toMatchObject({ code: 1, stdout: 'Usage: docker-credential-ecr-login <store|get|erase|list|version>\n' });
+  });
+});
+
+describe('what the executable reads at start (built executable)', () => {
+  it('ignores .env and bunfig.toml in its working directory: only the environment it was given counts', async () => {
+    const dir = await freshDir();
+    // A compiled Bun program loads both by default; AWS_ECR_IGNORE_CREDS_STORAGE=true would turn `store` into exit 0.
+    await writeFile(join(dir, '.env'), 'AWS_ECR_IGNORE_CREDS_STORAGE=true\n');
+    await writeFile(join(dir, 'bunfig.toml'), '[define]\n"process.env.AWS_ECR_IGNORE_CREDS_STORAGE" = "\'true\'"\n');
+    const out = await runExe(['store'], { env: staticEnv(dir), cwd: dir, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' });
+    expect(out).toMatchObject({ code: 1, stdout: 'not implemented\n' });
   });
 });

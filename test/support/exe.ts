@@ -42,6 +42,11 @@ export function runExe(
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ stdout, stderr, code }));
+    // A role that never reads stdin (credential-process, version) may exit before the pipe is written: EPIPE then
+    // says nothing about the run, whose exit code and output are what the caller checks.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(opts.stdin ?? '');
   });
 }

@@ -18,6 +18,7 @@ export const toolPaths = {
   /** promtool and prometheus from Debian's prometheus package (scripts/provision.mjs). */
   promtool: join(tools, 'promtool/promtool'),
   prometheus: join(tools, 'promtool/prometheus'),
+  actionlint: join(tools, 'bin/actionlint'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
 } as const;
@@ -33,6 +34,7 @@ const provisionName: Record<ToolName, string> = {
   python: 'moto',
   promtool: 'promtool',
   prometheus: 'promtool',
+  actionlint: 'actionlint',
   helm: 'helm',
 };
 

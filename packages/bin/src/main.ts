@@ -6,7 +6,8 @@
  * roles are imported dynamically, which the build turns into a separately loaded bundle with the AWS SDK.
  */
 import { basename } from 'node:path';
-import { writeOut } from '@ecr-proxy/core';
+import { standaloneExecutable, writeOut } from '@ecr-proxy/core';
+import { debuggerRequest, ignoreDebugSignals } from './runtime-guard.js';
 import { helperMain } from '@ecr-proxy/credential-helper';
 import { credentialProcessMain } from '@ecr-proxy/sts-init';
 
@@ -43,24 +44,23 @@ async function run(role: Role, args: readonly string[]): Promise<number> {
   }
 }
 
-/** In a single executable argv[1] is not a script; process.argv0 is the name the file was called by. */
-export function invocation(argv: readonly string[], isSea: boolean, argv0: string) {
-  return isSea ? { invokedAs: argv0, args: argv.slice(2) } : { invokedAs: argv[1] ?? '', args: argv.slice(2) };
-}
-
-function isSingleExecutable(): boolean {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (process as unknown as { getBuiltinModule?: (id: string) => { isSea(): boolean } | undefined })
-      .getBuiltinModule?.('node:sea')?.isSea() ?? false;
-  } catch {
-    return false;
-  }
+/**
+ * Who was called, and with what. As the one executable, argv[1] is the bundle's virtual path and process.argv0 the
+ * name it was called by (a link's name, e.g. `sts-init`); run as a script, argv[1] is the script.
+ */
+export function invocation(argv: readonly string[], standalone: boolean, argv0: string) {
+  return standalone ? { invokedAs: argv0, args: argv.slice(2) } : { invokedAs: argv[1] ?? '', args: argv.slice(2) };
 }
 
 export async function main(): Promise<void> {
-  const { invokedAs, args } = invocation(process.argv, isSingleExecutable(), process.argv0);
+  const { invokedAs, args } = invocation(process.argv, standaloneExecutable() !== undefined, process.argv0);
   const { role, args: roleArgs } = chooseRole(invokedAs, args);
+  const inspect = debuggerRequest(process.env);
+  if (inspect) {
+    await writeOut(2, `${role}: ${inspect} is set and would open a debugger on this process, which holds AWS credentials; unset it\n`);
+    process.exit(2);
+  }
+  ignoreDebugSignals((signal, listener) => process.on(signal, listener));
   const code = await run(role, roleArgs);
   // The one-shot roles have written their output with write(2) already (core's stdio.ts): exit at once, so pending
   // SDK sockets or timers cannot keep them alive, and without building the stdout stream just to flush it.

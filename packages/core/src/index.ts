@@ -7,3 +7,4 @@ export * from './deadline.js';
 export * from './ensure-dir.js';
 export * from './sha256.js';
 export * from './stdio.js';
+export * from './self.js';

@@ -1,8 +1,8 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
-import { ConfigError, createLogger, dirModeFor, ensureDir, removeLeftoverTemps, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, dirModeFor, ensureDir, removeLeftoverTemps, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fileTokenCache } from '@ecr-proxy/credential-helper';
 import { credentialsPath, readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
-import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, selfExecutable, sourceFor } from '@ecr-proxy/sts-init/lib';
+import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, sourceFor } from '@ecr-proxy/sts-init/lib';
 import { systemClock } from './clock.js';
 import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
 import { listen, type Listening } from './http.js';
@@ -16,7 +16,7 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   const log = createLogger({ sink: stderrSink, fields: { role: 'cred-refresher' } });
   let config;
   try {
-    config = refresherConfig({ argv, env, selfExecutable: selfExecutable() });
+    config = refresherConfig({ argv, env, selfExecutable: standaloneExecutable() });
     await ensureWritableDir(config.dir, config.fileMode);
     if (config.ecrRegistries.length > 0) await ensureDir(config.ecrCacheDir, dirModeFor(config.fileMode));
     // sts-init has exited by now, so the refresher is the only writer of credentials.json.

@@ -6,6 +6,5 @@ export * from './sources.js';
 export * from './sts-seam.js';
 export * from './ecr-warm.js';
 export * from './run.js';
-export * from './self.js';
 export * from './profile-files.js';
 export * from './shell-quote.js';

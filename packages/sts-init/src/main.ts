@@ -1,17 +1,16 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { ConfigError, createLogger, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fixForStsError, fixText, formatResult, preflightConfig, runPreflight } from '@ecr-proxy/preflight';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
 import { describe } from './errors.js';
 import { runStsInit } from './run.js';
-import { selfExecutable } from './self.js';
 import { lazyStsApi } from './sts-seam.js';
 
 export async function stsInitMain(argv: readonly string[], env: Env): Promise<number> {
   const log = createLogger({ sink: stderrSink, fields: { role: 'sts-init' } });
   try {
-    const config = stsInitConfig({ argv, env, selfExecutable: selfExecutable() });
+    const config = stsInitConfig({ argv, env, selfExecutable: standaloneExecutable() });
     // Parsed before any AWS call, so a bad preflight setting fails at once; sts-init's own flags win over env.
     const preflight = config.preflight
       ? preflightConfig([], {
