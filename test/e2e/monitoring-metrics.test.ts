@@ -5,16 +5,12 @@
  * the stack with the kit's rules loaded: every rule evaluates without error, every dashboard query returns data, and
  * the alerts that fire are exactly the ones this stack's 20 s credentials should fire.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { dashboardQueries, exposedNames, metricNames, ruleGroups, withoutGrafanaVariables } from '../monitoring/kit.js';
 import { requireBuilt } from '../support/exe.js';
-import { freePort, startChild, type Child } from '../support/registry-process.js';
+import { POD_LABELS, startPrometheus, type PrometheusProcess } from '../support/prometheus.js';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
-import { requireTools, toolPaths } from '../support/tools.js';
+import { requireTools } from '../support/tools.js';
 
 /** Not exported by the pod: kube-state-metrics (EcrProxyPodNotReady) and the scrape's own health (EcrProxyMetricsDown). */
 const FROM_ELSEWHERE = new Set(['kube_pod_container_status_ready', 'up']);
@@ -65,47 +61,19 @@ describe('metric names used by the monitoring kit exist in the running stack', (
 });
 
 describe('a real Prometheus scraping the stack with the kit\'s rules', () => {
-  let prometheus: Child;
-  let promUrl: string;
-  let dir: string;
-  const query = async (q: string) => {
-    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = (await res.json()) as { status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-    if (body.status !== 'success') throw new Error(`${q}: ${body.error}`);
-    return body.data.result;
-  };
+  let prometheus: PrometheusProcess;
   /** The dashboard's variables as Grafana would fill them for this stack. */
-  const asGrafana = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('$namespace', 'registry-cache').replaceAll('$pod', '.*');
+  const asGrafana = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('$namespace', POD_LABELS.namespace).replaceAll('$pod', '.*');
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
-    const hostPort = (url: string) => new URL(url).host;
-    // The labels the PodMonitor gives these targets in a cluster (job = <namespace>/<PodMonitor name>).
-    const labels = { namespace: 'registry-cache', pod: 'registry-cache-docker-registry-0' };
-    writeFileSync(join(dir, 'rules.yaml'), stringify({ groups: ruleGroups() }));
-    writeFileSync(join(dir, 'prometheus.yml'), stringify({
-      global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: ['rules.yaml'],
-      scrape_configs: [{
-        job_name: 'registry-cache/ecr-pull-through-cache',
-        static_configs: [
-          { targets: [hostPort(stack.refresher.url)], labels: { ...labels, component: 'cred-refresher' } },
-          { targets: [hostPort(stack.proxy.debugUrl)], labels: { ...labels, component: 'registry' } },
-        ],
-      }],
-    }));
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prometheus = await startChild(toolPaths.prometheus, [
-      `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-    ], {}, `${promUrl}/-/ready`, () => rmSync(dir, { recursive: true, force: true }));
-    await waitFor('both targets up', async () => ((await query('sum(up)'))[0]?.value[1] === '2' ? true : undefined), 60_000);
+    prometheus = await startPrometheus(stack, ruleGroups());
+    await waitFor('both targets up', async () => ((await prometheus.query('sum(up)'))[0]?.value[1] === '2' ? true : undefined), 60_000);
   });
   afterAll(async () => prometheus?.stop());
 
   it('evaluates every rule without error', async () => {
     const rules = await waitFor('every rule evaluated', async () => {
-      const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }> }> } };
+      const body = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }> }> } };
       const all = body.data.groups.flatMap((g) => g.rules);
       return all.length === 10 && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : undefined;
     }, 60_000);
@@ -116,7 +84,7 @@ describe('a real Prometheus scraping the stack with the kit\'s rules', () => {
     for (const q of dashboardQueries()) {
       const expr = asGrafana(q.expr);
       const result = await waitFor(`data for ${q.where}`, async () => {
-        const r = await query(expr);
+        const r = await prometheus.query(expr);
         return r.length > 0 ? r : undefined;
       }, 60_000);
       expect(result.length, `${q.where}: ${expr}`).toBeGreaterThan(0);
@@ -125,7 +93,7 @@ describe('a real Prometheus scraping the stack with the kit\'s rules', () => {
 
   it('fires the expiry alerts this stack\'s 20 s credentials call for, and no other', async () => {
     const active = await waitFor('the expiry alerts', async () => {
-      const body = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+      const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
       const names = body.data.alerts.map((a) => `${a.labels.alertname}/${a.labels.severity}`);
       return names.filter((n) => n.startsWith('EcrProxyStsCredentials') || n.startsWith('EcrProxyEcrToken')).length === 4 ? names : undefined;
     }, 60_000);
@@ -134,7 +102,7 @@ describe('a real Prometheus scraping the stack with the kit\'s rules', () => {
       'EcrProxyStsCredentialsExpiringSoon/critical', 'EcrProxyStsCredentialsExpiringSoon/warning',
     ]);
     // The pod's clock is the machine's: the skew Prometheus computes is far below the alert's 30 s.
-    const [skew] = await query('abs(cred_refresher_time_seconds - timestamp(cred_refresher_time_seconds))');
+    const [skew] = await prometheus.query('abs(cred_refresher_time_seconds - timestamp(cred_refresher_time_seconds))');
     expect(Number(skew!.value[1])).toBeLessThan(30);
   });
 });
