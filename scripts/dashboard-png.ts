@@ -43,9 +43,10 @@ const PALETTE = ['#73bf69', '#f2cc0c', '#5794f2', '#ff780a', '#f2495c', '#b877d9
 
 function panelSvg(panel: Panel, series: Array<{ name: string; points: Array<[number, number]> }>, x0: number, y0: number, w: number, h: number, t0: number, t1: number): string {
   const out: string[] = [];
-  const pad = { l: 62, r: 12, t: 28, b: 22 };
+  const pad = { l: 62, r: 12, t: 30, b: 12 };
   const legendRows = Math.min(series.length, 4);
-  const plotH = h - pad.t - pad.b - legendRows * 14 - 6;
+  // Below the plot: the time axis (18 px), then one legend row per series (14 px each).
+  const plotH = h - pad.t - 18 - legendRows * 14 - pad.b;
   const plotW = w - pad.l - pad.r;
   const values = series.flatMap((s) => s.points.map(([, v]) => v)).filter(Number.isFinite);
   let lo = Math.min(0, ...values);
@@ -77,14 +78,14 @@ function panelSvg(panel: Panel, series: Array<{ name: string; points: Array<[num
     }
     for (const seg of segments) if (seg.length) out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${seg.join(' ')}"/>`);
     if (i < legendRows) {
-      const ly = y0 + h - pad.b - (legendRows - i) * 14 + 10;
+      const ly = Y(lo) + 18 + (i + 1) * 14;
       const lastValue = s.points.at(-1)?.[1];
       out.push(`<rect x="${x0 + pad.l}" y="${ly - 8}" width="10" height="3" fill="${color}"/>`);
       out.push(`<text x="${x0 + pad.l + 16}" y="${ly - 3}" fill="#ccccdc" font-size="10">${esc(s.name || '(value)')}${lastValue === undefined ? '' : `   last ${esc(formatValue(lastValue, panel.fieldConfig.defaults.unit))}`}</text>`);
     }
   });
   if (series.length > legendRows) {
-    out.push(`<text x="${x0 + w - 16}" y="${y0 + h - pad.b + 4}" fill="#8e8e8e" font-size="10" text-anchor="end">+${series.length - legendRows} more</text>`);
+    out.push(`<text x="${x0 + w - 16}" y="${Y(lo) + 18 + legendRows * 14 - 3}" fill="#8e8e8e" font-size="10" text-anchor="end">+${series.length - legendRows} more</text>`);
   }
   return out.join('\n');
 }
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
       const repo = ['team/api', 'team/web', 'team/worker'][round % 3]!;
       if (round === 0 || round % 5 === 1 || round % 7 === 2) await stack.pull(repo).catch((e: unknown) => console.log(String(e)));
       // A burst of ECR throttling a third of the way in: refresh failures by reason, then recovery.
-      if (round === 20) stack.fake.faults.set('ecr', { mode: 'throttle', count: 4 });
+      if (round === 20) stack.fake.faults.set('ecr', { mode: 'throttle', count: 25 });
       round++;
       await sleep(3000);
     }
@@ -133,6 +134,8 @@ async function main(): Promise<void> {
     writeFileSync(svgPath, svg.join('\n'));
     execFileSync('rsvg-convert', ['-o', join(dir, 'dashboard.png'), svgPath]);
     console.log(`wrote docs/img/dashboard.png (${panels.length} panels, ${t1 - start} s of data)`);
+    const s3Errors = stack.moto.logs().filter((l) => / 5\d\d /.test(l));
+    if (s3Errors.length) console.log(`moto answered ${s3Errors.length} requests with 5xx, e.g.: ${s3Errors.slice(0, 3).join(' | ')}`);
   } finally {
     await prometheus.stop();
     await stack.stop();

@@ -138,7 +138,12 @@ export function s3ActionOf(method: string, url: string): { action: string; resou
   const parsed = new URL(url, 'http://s3');
   const [, bucket = '', ...rest] = parsed.pathname.split('/');
   if (!bucket) return undefined;
-  const key = decodeURIComponent(rest.join('/'));
+  let key = rest.join('/');
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // Not valid percent-encoding: S3 would refuse the request itself; the raw key is good enough to match denials.
+  }
   const q = parsed.searchParams;
   const bucketArn = `arn:aws:s3:::${bucket}`;
   if (!key) {
@@ -160,6 +165,7 @@ export function s3ActionOf(method: string, url: string): { action: string; resou
 }
 
 function denied(req: IncomingMessage, denials: Denials, principalOf: S3EnforcerOptions['principalOf']): Rejection | undefined {
+  if (denials.isEmpty()) return undefined;
   const signature = signatureOf(req);
   const target = s3ActionOf(req.method ?? 'GET', req.url ?? '/');
   if (!signature || !target) return undefined;

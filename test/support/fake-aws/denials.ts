@@ -25,6 +25,10 @@ export class Denials {
     this.specs = [];
   }
 
+  isEmpty(): boolean {
+    return this.specs.length === 0;
+  }
+
   list(): DenialSpec[] {
     return this.specs.map((s) => ({ ...s }));
   }
