@@ -145,6 +145,12 @@ describe(runChecks.name, () => {
     expect(fail).toMatch(/^preflight: FAIL kms:GenerateDataKey on arn:aws:kms:us-east-1:123456789012:key\/abcd as .*fix chart-values\/aws\/s3-cache-policy\.json$/);
   });
 
+  it('a bucket whose name says kms is not mistaken for a KMS refusal', async () => {
+    const { api } = fakeApi({ 's3:PutObject': denied('s3:PutObject') });
+    const report = await runChecks(config({ s3: { bucket: 'kms-cache', region: 'us-east-1', prefix: 'docker/', forcePathStyle: true } }), api, { probeId: 'n' });
+    expect(lines(report).find((l) => l.includes('FAIL'))).toMatch(/^preflight: FAIL s3:PutObject on arn:aws:s3:::kms-cache\/docker\/\.preflight\/n /);
+  });
+
   it('is bounded: a call that never answers fails at the deadline, and the probe is still removed', async () => {
     const { api, objects, calls } = fakeApi({ 's3:ListBucket:list': 'hang' });
     const report = await runChecks(config({ timeoutMs: 200 }), api, { probeId: 'h' });

@@ -93,8 +93,10 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     if (e instanceof DeadlinePassed || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
       return { status: 'fail', action, resource, detail: `no answer: ${short(message) || code}` };
     }
-    if (/kms/i.test(`${code} ${message}`)) {
-      const kmsAction = action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt';
+    // SSE-KMS: S3 passes KMS's refusal on (`KMS.*` codes, or an AccessDenied naming a kms: action).
+    const kmsNamed = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
+    if (code.startsWith('KMS.') || kmsNamed) {
+      const kmsAction = kmsNamed ?? (action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt');
       const key = /arn:aws[a-z-]*:kms:[^\s"']+/.exec(message)?.[0] ?? 'the bucket\'s KMS key';
       return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, message, config.mode) };
     }
