@@ -31,7 +31,7 @@ function formatValue(v: number, unit: string): string {
     const sign = v < 0 ? '-' : '';
     if (a >= 3600) return `${sign}${(a / 3600).toFixed(1)}h`;
     if (a >= 60) return `${sign}${(a / 60).toFixed(1)}m`;
-    return `${sign}${a.toFixed(a < 1 ? 2 : 0)}s`;
+    return a > 0 && a < 1 ? `${sign}${(a * 1000).toFixed(a < 0.01 ? 1 : 0)}ms` : `${sign}${a.toFixed(0)}s`;
   }
   if (unit === 'Bps') return v >= 1e6 ? `${(v / 1e6).toFixed(1)} MB/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} kB/s` : `${v.toFixed(0)} B/s`;
   if (unit === 'reqps') return `${v.toFixed(2)}/s`;
