@@ -2,9 +2,9 @@
 // Builds the one executable with Bun's compiler (`bun build --compile --bytecode`): docker-credential-ecr-login, with
 // sts-init and cred-refresher linked to it.
 //
-//   node scripts/build.mjs                              this host's executable → dist/bin/
-//   node scripts/build.mjs --target linux-arm64-musl    another target → dist/linux-arm64-musl/bin/
-//   node scripts/build.mjs --target all                 the host's and both musl targets (the image's)
+//   node scripts/build.mjs                              this host's executable → dist/bin/ (tests, demo, bench)
+//   node scripts/build.mjs --target linux-arm64-musl    one target → dist/linux-arm64-musl/bin/ (also --target=…)
+//   node scripts/build.mjs --target all                 dist/bin/ and both musl targets (the image's)
 //
 // Every target's Bun runtime is an npm package pinned in package.json and the lockfile (@oven/bun-<os>-<arch>[-musl];
 // pnpm-workspace.yaml's supportedArchitectures installs all four on any host), and is handed to the compiler with
@@ -31,9 +31,16 @@ const TARGETS = {
 };
 const IMAGE_TARGETS = ['linux-x64-musl', 'linux-arm64-musl'];
 
+/** Exit 1: the build itself failed. */
 function fail(message) {
   console.error(`build: ${message}`);
   process.exit(1);
+}
+
+/** Exit 2: the command line is wrong. */
+function usage(message) {
+  console.error(`build: ${message}; usage: node scripts/build.mjs [--target ${[...Object.keys(TARGETS), 'all'].join('|')}]`);
+  process.exit(2);
 }
 
 /** This host's target name: glibc or musl is what the running Node was built against. */
@@ -61,22 +68,28 @@ function runtime(target) {
   return bun;
 }
 
+/**
+ * The builds asked for, as [target, bin directory]: no --target builds the host's into dist/bin; a named target goes
+ * to dist/<target>/bin, even when it is the host's own, so building one never replaces what the tests run.
+ */
 function parseTargets(argv) {
-  const i = argv.indexOf('--target');
-  if (i === -1) return [hostTarget()];
-  const value = argv[i + 1] ?? '';
-  if (value === 'all') return [hostTarget(), ...IMAGE_TARGETS.filter((t) => t !== hostTarget())];
-  if (!(value in TARGETS)) fail(`--target "${value}" is not one of ${Object.keys(TARGETS).join(', ')}, all`);
-  return [value];
+  let value;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--target') value = argv[++i];
+    else if (arg.startsWith('--target=')) value = arg.slice('--target='.length);
+    else usage(`unknown argument "${arg}"`);
+    if (value === undefined || value === '') usage('--target needs a value');
+  }
+  const host = [hostTarget(), join(dist, 'bin')];
+  const named = (target) => [target, join(dist, target, 'bin')];
+  if (value === undefined) return [host];
+  if (value === 'all') return [host, ...IMAGE_TARGETS.map(named)];
+  if (!(value in TARGETS)) usage(`--target "${value}" is not a target`);
+  return [named(value)];
 }
 
-/** Where a target's executable goes: the host's in dist/bin (what tests, demo and bench run), others beside it. */
-function binDir(target, host) {
-  return target === host ? join(dist, 'bin') : join(dist, target, 'bin');
-}
-
-function compile(target, host) {
-  const bin = binDir(target, host);
+function compile(target, bin, host) {
   rmSync(bin, { recursive: true, force: true });
   mkdirSync(bin, { recursive: true });
   const exe = join(bin, EXE);
@@ -97,11 +110,11 @@ function compile(target, host) {
 }
 
 const started = Date.now();
+const builds = parseTargets(process.argv.slice(2));
 const host = hostTarget();
-const targets = parseTargets(process.argv);
 const bunVersion = JSON.parse(readFileSync(join(dirname(runtime(host)), '..', 'package.json'), 'utf8')).version;
-for (const target of targets) {
-  const exe = compile(target, host);
+for (const [target, bin] of builds) {
+  const exe = compile(target, bin, host);
   const mib = (statSync(exe).size / 2 ** 20).toFixed(1);
   console.log(`build: ${relative(root, exe)} (${target}, Bun ${bunVersion}, ${mib} MiB)`);
 }

@@ -42,7 +42,9 @@ function pnpm(args) {
 
 try {
   if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(join(root, 'pnpm-lock.yaml')).mtimeMs) {
-    pnpm(['install', '--frozen-lockfile']);
+    // A node_modules left by another pnpm major is purged and reinstalled without asking: with no terminal pnpm would
+    // otherwise stop (ERR_PNPM_ABORTED_REMOVE_MODULES_DIR_NO_TTY), with one it would wait for an answer.
+    pnpm(['install', '--frozen-lockfile', '--config.confirm-modules-purge=false']);
   }
   if (!process.argv.includes('--no-build')) run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 } catch (err) {

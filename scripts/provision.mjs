@@ -3,7 +3,7 @@
 // git-ignored .tools/ of the repo. Everything comes from the Go module proxy or PyPI, so a fresh CI machine with
 // Go, Python 3 and Node is enough.
 //
-//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, actionlint, promtool)
+//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, containerd, crictl, actionlint, promtool)
 //   node scripts/provision.mjs helm crane      only these
 //
 // A tool whose stamp file (.tools/.stamps/<name>) names the pinned spec and whose binary exists is skipped.
@@ -37,6 +37,10 @@ const CATALOG = {
     spec: `moto[server]==${MOTO_VERSION} bcrypt==${BCRYPT_VERSION}`,
     install: installMoto,
   },
+  // The node side (issue 13): containerd's CRI image service reading hosts.toml, driven by crictl as the kubelet
+  // drives it. Only pulls are tested, so no runc or CNI; both build with CGO off.
+  containerd: goTool('containerd', 'github.com/containerd/containerd/v2/cmd/containerd', 'v2.2.9', 'containerd-2.2.9/containerd'),
+  crictl: goTool('crictl', 'sigs.k8s.io/cri-tools/cmd/crictl', 'v1.34.0', 'bin/crictl'),
   // Debian's package, not `go install …/cmd/promtool` (all of Prometheus, 10–20 min on 2 cores): see installPromtool.
   promtool: {
     label: 'promtool and prometheus', version: 'debian', dest: 'promtool/promtool', done: 'extracted',
@@ -48,7 +52,7 @@ const CATALOG = {
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
   helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
 };
-const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'actionlint', 'promtool'];
+const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'containerd', 'crictl', 'actionlint', 'promtool'];
 const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
 
 class ProvisionError extends Error {}

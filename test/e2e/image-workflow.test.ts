@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { repoRoot, requireTools, toolPaths } from '../support/tools.js';
 
 const run = promisify(execFile);
@@ -28,13 +29,22 @@ describe('.github/workflows/image.yml', () => {
     expect(await actionlint(workflow)).toEqual({ code: 0, out: '' });
   });
 
-  it('builds both platforms with an SBOM, smoke-tests each, and never emulates the build stage', async () => {
-    const text = await readFile(workflow, 'utf8');
-    expect(text).toContain('platforms: linux/amd64,linux/arm64');
-    expect(text).toContain('for platform in linux/amd64 linux/arm64; do');
-    expect(text).toMatch(/--entrypoint docker-credential-ecr-login "\$tag" version/);
-    expect(text).toContain('sbom: true');
-    expect(text).toContain('file: image/Dockerfile');
+  it('builds both platforms with an SBOM, emulates only the final stage, and smoke-tests each platform', async () => {
+    interface Step { uses?: string; run?: string; with?: Record<string, unknown> }
+    const doc = parse(await readFile(workflow, 'utf8')) as { on: Record<string, unknown>; jobs: { image: { steps: Step[] } } };
+    expect(Object.keys(doc.on)).toContain('push');
+    const steps = doc.jobs.image.steps;
+    const uses = (name: string) => steps.filter((s) => s.uses?.split('@')[0] === name);
+    // QEMU runs the arm64 final stage's RUN steps (apk add, the smoke test); the build stage never needs it.
+    expect(uses('docker/setup-qemu-action')).toEqual([expect.objectContaining({ with: { platforms: 'arm64' } })]);
+    expect(uses('docker/setup-buildx-action')).toHaveLength(1);
+    const smoke = steps.find((s) => s.run?.includes('for platform in linux/amd64 linux/arm64; do'))?.run ?? '';
+    expect(smoke).toMatch(/--entrypoint docker-credential-ecr-login "\$tag" version/);
+    expect(smoke).toContain('-f image/Dockerfile');
+    const [push] = uses('docker/build-push-action');
+    expect(push?.with).toMatchObject({ file: 'image/Dockerfile', platforms: 'linux/amd64,linux/arm64', sbom: true });
+    // The smoke test runs before anything is pushed.
+    expect(steps.indexOf(push!)).toBeGreaterThan(steps.findIndex((s) => s.run === smoke));
   });
 
   it('a broken copy fails actionlint (the check is real)', async () => {

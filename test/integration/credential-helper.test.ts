@@ -220,19 +220,31 @@ describe('the other verbs (built executable)', () => {
     expect(await runExe(['store'], { env, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' })).toMatchObject({ code: 1, stdout: 'not implemented\n' });
     expect(await runExe(['erase'], { env: { ...env, AWS_ECR_IGNORE_CREDS_STORAGE: 'true' }, stdin: HOST })).toMatchObject({ code: 0, stdout: '' });
     await runExe(['get'], { env, stdin: HOST });
-    expect(await runExe(['list'], { env })).toMatchObject({ code: 0, stdout: `{"https://${HOST}":"AWS"}\n` });
+    // As v0.12.0: ECR Public (and, with a region, the caller's default registry) is fetched first, then the cache listed.
+    expect(await runExe(['list'], { env })).toMatchObject({ code: 0, stdout: `{"https://${HOST}":"AWS","https://public.ecr.aws":"AWS"}\n` });
     expect((await runExe(['version'], { env })).stdout).toBe('docker-credential-ecr-login (github.com/awslabs/amazon-ecr-credential-helper/ecr-login) 0.12.0\n');
     expect(await runExe([], { env })).toMatchObject({ code: 1, stdout: 'Usage: docker-credential-ecr-login <store|get|erase|list|version>\n' });
   });
 });
 
 describe('what the executable reads at start (built executable)', () => {
-  it('ignores .env and bunfig.toml in its working directory: only the environment it was given counts', async () => {
+  it('ignores .env in its working directory: only the environment it was given counts', async () => {
     const dir = await freshDir();
-    // A compiled Bun program loads both by default; AWS_ECR_IGNORE_CREDS_STORAGE=true would turn `store` into exit 0.
+    // A compiled Bun program loads .env by default; AWS_ECR_IGNORE_CREDS_STORAGE=true would turn `store` into exit 0.
     await writeFile(join(dir, '.env'), 'AWS_ECR_IGNORE_CREDS_STORAGE=true\n');
-    await writeFile(join(dir, 'bunfig.toml'), '[define]\n"process.env.AWS_ECR_IGNORE_CREDS_STORAGE" = "\'true\'"\n');
     const out = await runExe(['store'], { env: staticEnv(dir), cwd: dir, stdin: '{"ServerURL":"x","Username":"u","Secret":"s"}' });
     expect(out).toMatchObject({ code: 1, stdout: 'not implemented\n' });
+  });
+
+  it('ignores bunfig.toml in its working directory: it cannot preload code into the helper', async () => {
+    // A compiled Bun program reads bunfig.toml by default, and its `preload` runs before our code.
+    const dir = await freshDir();
+    const marker = join(dir, 'preloaded');
+    await writeFile(join(dir, 'preload.js'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
+    await writeFile(join(dir, 'bunfig.toml'), 'preload = ["./preload.js"]\n');
+    const out = await runExe(['get'], { env: staticEnv(dir), cwd: dir, stdin: HOST });
+    expect(out.code, out.stderr).toBe(0);
+    expect(parseAnswer(out.stdout)).toMatchObject({ ServerURL: HOST, Username: 'AWS' });
+    expect(await readdir(dir)).not.toContain('preloaded');
   });
 });

@@ -49,3 +49,19 @@ describe('the image executables (musl, both architectures)', () => {
     });
   }
 });
+
+describe('scripts/build.mjs arguments', () => {
+  it.each([['--tagret', 'x'], ['--target'], ['--target=bogus'], ['--target', 'linux-x64-gnu']])(
+    '%s … is a one-line usage error, exit 2, and builds nothing',
+    (...args) => {
+      let failure: { status: number; stderr: string } | undefined;
+      try {
+        execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), ...args], { cwd: repoRoot, stdio: 'pipe', encoding: 'utf8' });
+      } catch (err) {
+        failure = err as { status: number; stderr: string };
+      }
+      expect(failure?.status).toBe(2);
+      expect(failure?.stderr).toMatch(/^build: [^\n]+; usage: node scripts\/build\.mjs \[--target [^\n]+\]\n$/);
+    },
+  );
+});

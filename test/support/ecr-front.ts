@@ -5,15 +5,18 @@
  *
  * It answers both origin-form requests and the absolute-form ones a client sends through HTTP_PROXY: the proxy
  * registry is configured with the real ECR hostname (so our helper recognises it) and reaches this front as its proxy.
+ * With `tls`, it also answers HTTPS_PROXY's CONNECT tunnels and serves HTTPS inside them with that certificate, so a
+ * client that insists on https://<ECR host> (containerd with no hosts.toml) reaches it too.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 export interface EcrFront {
   url: string;
   /** While down, every request's connection is dropped, as an unreachable upstream. */
   setDown(down: boolean): void;
-  counts(): { forwarded: number; unauthorized: number; dropped: number };
+  counts(): { forwarded: number; unauthorized: number; dropped: number; tunnels: number };
   /** Distinct ECR passwords accepted, in the order first seen: shows tokens rotating. */
   acceptedPasswords(): string[];
   stop(): Promise<void>;
@@ -31,9 +34,14 @@ function passwordOf(req: IncomingMessage): string | undefined {
   return decoded.startsWith('AWS:') ? decoded.slice(4) : undefined;
 }
 
-export async function startEcrFront(opts: { upstream: string; validPasswords: () => string[] }): Promise<EcrFront> {
+export async function startEcrFront(opts: {
+  upstream: string;
+  validPasswords: () => string[];
+  /** PEM key and certificate for the ECR host name, to serve HTTPS inside CONNECT tunnels. */
+  tls?: { key: string; cert: string };
+}): Promise<EcrFront> {
   const upstream = new URL(opts.upstream);
-  const counts = { forwarded: 0, unauthorized: 0, dropped: 0 };
+  const counts = { forwarded: 0, unauthorized: 0, dropped: 0, tunnels: 0 };
   let down = false;
   const accepted: string[] = [];
   const server = createServer((req, res) => {
@@ -63,6 +71,20 @@ export async function startEcrFront(opts: { upstream: string; validPasswords: ()
     );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
+  });
+  server.on('connect', (_req: IncomingMessage, socket, head: Buffer) => {
+    if (down || !opts.tls) {
+      counts.dropped++;
+      socket.destroy();
+      return;
+    }
+    counts.tunnels++;
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    // The tunnel's bytes are a TLS client hello: terminate TLS here and hand the plain stream to the same handler.
+    const tls = new TLSSocket(socket as import('node:net').Socket, { isServer: true, key: opts.tls.key, cert: opts.tls.cert });
+    tls.on('error', () => socket.destroy());
+    server.emit('connection', tls);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

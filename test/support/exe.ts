@@ -1,5 +1,5 @@
 /** Runs the built executable as a child process, the way the registry, the kubelet or a shell would. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 
 export function runExe(
   args: string[],
-  opts: { env: Record<string, string>; stdin?: string; uid?: number; gid?: number; file?: string; cwd?: string },
+  opts: { env: Record<string, string>; stdin?: string | Buffer; uid?: number; gid?: number; file?: string; cwd?: string },
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(opts.file ?? requireBuilt(), args, {
@@ -49,4 +49,17 @@ export function runExe(
     });
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+/** The first uid from 4242 up with no passwd entry on this machine (getent exits 2 for "not found"). */
+export function uidWithoutPasswdEntry(): number {
+  for (let candidate = 4242; candidate < 4342; candidate++) {
+    try {
+      execFileSync('getent', ['passwd', String(candidate)], { stdio: 'ignore' });
+    } catch (err) {
+      if ((err as { status?: number }).status === 2) return candidate;
+      throw err;
+    }
+  }
+  throw new Error('no uid without a passwd entry between 4242 and 4341');
 }

@@ -143,6 +143,7 @@ describe('forwarding', () => {
     expect((await send(presigned('/bucket/blob', creds, clock - 60_000, 1200))).status).toBe(200);
     expect(seen).toHaveLength(3);
     expect(enforcer.counts().accepted).toBe(3);
+    expect(enforcer.counts().presignedGets).toEqual(['/bucket/blob']); // only the one signed in its query string
   });
 
   it('answers 502 when the upstream is gone', async () => {
@@ -165,7 +166,7 @@ describe('rejections in S3 shapes', () => {
     expect(xmlField(answer.body, 'Token-0')).toBe(creds.sessionToken);
     expect(answer.body.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Error>')).toBe(true);
     expect(seen).toHaveLength(1);
-    expect(enforcer.counts()).toEqual({ accepted: 1, acceptedKeys: [creds.accessKeyId], rejected: 1, byReason: { ExpiredToken: 1, InvalidAccessKeyId: 0, RequestExpired: 0, AccessDenied: 0 } });
+    expect(enforcer.counts()).toEqual({ accepted: 1, acceptedKeys: [creds.accessKeyId], rejected: 1, byReason: { ExpiredToken: 1, InvalidAccessKeyId: 0, RequestExpired: 0, AccessDenied: 0 }, presignedGets: [] });
   });
 
   it('answers 403 InvalidAccessKeyId for a key nobody issued, header or presigned', async () => {

@@ -36,6 +36,8 @@ export interface S3EnforcerCounts {
   acceptedKeys: string[];
   rejected: number;
   byReason: Record<RejectReason, number>;
+  /** Paths of accepted GETs signed in the query string: downloads by clients the registry redirected here. */
+  presignedGets: string[];
 }
 
 export interface S3Enforcer {
@@ -63,7 +65,7 @@ interface Rejection {
 export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforcer> {
   const now = opts.now ?? Date.now;
   const upstream = new URL(opts.upstream);
-  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0, AccessDenied: 0 } };
+  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0, AccessDenied: 0 }, presignedGets: [] };
   const denials = opts.denials ?? new Denials();
 
   const server = createServer((req, res) => {
@@ -78,6 +80,8 @@ export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforc
         counts.accepted += 1;
         const key = signatureOf(req)?.accessKeyId;
         if (key && !counts.acceptedKeys.includes(key)) counts.acceptedKeys.push(key);
+        const url = new URL(req.url ?? '/', 'http://placeholder');
+        if (req.method === 'GET' && url.searchParams.has('X-Amz-Signature')) counts.presignedGets.push(url.pathname);
         forward(req, res, upstream);
       },
       (error: unknown) => sendXml(req, res, 500, s3Error('InternalError', `isValidKey failed: ${String(error)}`, {})),

@@ -8,6 +8,7 @@
  * Only endpoints, paths, lifetimes and ports are overridden for the local run; `configData`, the registry env and the
  * init containers' env come from chart-values/values-s3-ecr-proxy.yaml, so the tested config cannot drift from it.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,11 @@ export interface StackOptions {
   helperLogLevel?: 'debug' | 'info';
   /** Progress lines (the demo prints them). */
   progress?: (line: string) => void;
+  /**
+   * Also serve "ECR" over HTTPS through CONNECT (HTTPS_PROXY) with a self-signed certificate for the ECR host name,
+   * written to `ecrCaFile` for clients to trust (SSL_CERT_FILE): what a containerd node needs (test/support/node.ts).
+   */
+  ecrTls?: boolean;
   /** Runs before sts-init, e.g. to inject denials (`fake.denials`, `s3.denials`) that break one IAM document. */
   beforeInit?: (parts: { fake: FakeAws; s3: S3Enforcer }) => void;
 }
@@ -75,6 +81,8 @@ export interface Stack {
   work: string;
   credsDir: string;
   ecrHost: string;
+  /** With `ecrTls`: the PEM certificate "ECR" serves HTTPS with (self-signed, so also its CA). */
+  ecrCaFile?: string;
   fake: FakeAws;
   moto: MotoProcess;
   s3: S3Enforcer;
@@ -151,7 +159,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       config: { version: 0.1, log: { accesslog: { disabled: true } }, storage: { filesystem: { rootdirectory: join(work, 'upstream') } }, http: {} },
     });
     stops.push(() => upstream.stop());
-    const front = await startEcrFront({ upstream: upstream.url, validPasswords: () => fake.validEcrPasswords() });
+    const tls = opts.ecrTls ? selfSignedCert(work, ecrHost) : undefined;
+    const front = await startEcrFront({ upstream: upstream.url, validPasswords: () => fake.validEcrPasswords(), tls });
     stops.push(() => front.stop());
 
     const irsa = {
@@ -235,6 +244,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const upstreamRef = (repo: string) => `${upstream.url.replace('http://', '')}/${repo}`;
     return {
       initLog, work, credsDir, ecrHost, fake, moto, s3, upstream, front, proxy,
+      ...(tls ? { ecrCaFile: tls.certFile } : {}),
       refresher: { ...refresherChild, url: refresherUrl },
       async seedImage(repo, image = {}) {
         const { digest } = await makeTestImage({ ref: upstreamRef(repo), layers: image.layers ?? 3, layerBytes: image.layerBytes ?? 256 * 1024 });
@@ -264,6 +274,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await stopAll();
     throw err;
   }
+}
+
+/** A throw-away key and self-signed certificate for `host` (openssl, as it comes with Debian's ca-certificates). */
+function selfSignedCert(dir: string, host: string): { key: string; cert: string; certFile: string } {
+  const keyFile = join(dir, 'ecr-key.pem');
+  const certFile = join(dir, 'ecr-cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`, '-keyout', keyFile, '-out', certFile,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
 export { waitFor };

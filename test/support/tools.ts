@@ -18,6 +18,9 @@ export const toolPaths = {
   /** promtool and prometheus from Debian's prometheus package (scripts/provision.mjs). */
   promtool: join(tools, 'promtool/promtool'),
   prometheus: join(tools, 'promtool/prometheus'),
+  /** containerd 2.2.9 and crictl 1.34.0: the node side (test/support/node.ts). */
+  containerd: join(tools, 'containerd-2.2.9/containerd'),
+  crictl: join(tools, 'bin/crictl'),
   actionlint: join(tools, 'bin/actionlint'),
   /** Only with `node scripts/provision.mjs helm`. */
   helm: join(tools, 'bin/helm'),
@@ -34,6 +37,8 @@ const provisionName: Record<ToolName, string> = {
   python: 'moto',
   promtool: 'promtool',
   prometheus: 'promtool',
+  containerd: 'containerd',
+  crictl: 'crictl',
   actionlint: 'actionlint',
   helm: 'helm',
 };

@@ -3,7 +3,8 @@
  * `cred-refresher`, through links) or its first argument (`docker-credential-ecr-login sts-init --dir …`,
  * `docker-credential-ecr-login preflight`).
  * The helper and `credential-process` are imported statically: they must answer in milliseconds. The long-running
- * roles are imported dynamically, which the build turns into a separately loaded bundle with the AWS SDK.
+ * roles are imported dynamically: in the one bundle, a module reached only through import() is evaluated when first
+ * imported, so a warm `get` never evaluates the AWS SDK or the roles it does not run.
  */
 import { basename } from 'node:path';
 import { standaloneExecutable, writeOut } from '@ecr-proxy/core';
@@ -57,7 +58,7 @@ export async function main(): Promise<void> {
   const { role, args: roleArgs } = chooseRole(invokedAs, args);
   const inspect = debuggerRequest(process.env);
   if (inspect) {
-    await writeOut(2, `${role}: ${inspect} is set and would open a debugger on this process, which holds AWS credentials; unset it\n`);
+    await writeOut(2, `${role}: ${inspect} is set and would change how the runtime runs this process (a debugger, profiles, preloaded code), which holds AWS credentials; unset it\n`);
     process.exit(2);
   }
   ignoreDebugSignals((signal, listener) => process.on(signal, listener));

@@ -7,10 +7,12 @@ describe(debuggerRequest.name, () => {
     expect(debuggerRequest({ BUN_INSPECT_CONNECT_TO: 'unix:///tmp/x' })).toBe('BUN_INSPECT_CONNECT_TO');
     expect(debuggerRequest({ BUN_OPTIONS: '--smol --inspect=0' })).toBe('BUN_OPTIONS');
     expect(debuggerRequest({ BUN_OPTIONS: '--inspect-wait' })).toBe('BUN_OPTIONS');
+    expect(debuggerRequest({ BUN_OPTIONS: '--heap-prof' })).toBe('BUN_OPTIONS');
+    expect(debuggerRequest({ BUN_OPTIONS: '--preload=/tmp/x.js' })).toBe('BUN_OPTIONS');
   });
   it('lets everything else through, empty values included', () => {
     expect(debuggerRequest({})).toBeUndefined();
-    expect(debuggerRequest({ BUN_INSPECT: '', BUN_OPTIONS: '--smol', NODE_OPTIONS: '--inspect' })).toBeUndefined();
+    expect(debuggerRequest({ BUN_INSPECT: '', BUN_OPTIONS: '', NODE_OPTIONS: '--inspect' })).toBeUndefined();
   });
 });
 

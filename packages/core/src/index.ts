@@ -7,4 +7,5 @@ export * from './deadline.js';
 export * from './ensure-dir.js';
 export * from './sha256.js';
 export * from './stdio.js';
+export * from './local-env.js';
 export * from './self.js';

@@ -6,14 +6,17 @@
  */
 import { readSync, writeSync } from 'node:fs';
 
-export async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+export async function readStreamBytes(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-/** All of stdin, as UTF-8; empty when there is none (closed, /dev/null). */
-export async function readStdin(): Promise<string> {
+/**
+ * All of stdin, as bytes (the helper echoes them back as the reference does, invalid UTF-8 included); empty when there
+ * is none (closed, /dev/null).
+ */
+export async function readStdinBytes(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const buffer = Buffer.allocUnsafe(64 * 1024);
   for (;;) {
@@ -22,14 +25,14 @@ export async function readStdin(): Promise<string> {
       n = readSync(0, buffer, 0, buffer.length, null);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') return Buffer.concat(chunks).toString('utf8') + (await readStream(process.stdin));
+      if (code === 'EAGAIN') return Buffer.concat([...chunks, await readStreamBytes(process.stdin)]);
       if (code === 'EOF' || code === 'EBADF') break; // no stdin at all reads as empty, as process.stdin does
       throw err;
     }
     if (n === 0) break;
     chunks.push(Buffer.from(buffer.subarray(0, n)));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Writes all of `text` to fd 1 or 2; resolves once it has been handed to the OS. */

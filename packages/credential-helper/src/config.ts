@@ -11,6 +11,8 @@ export interface HelperConfig {
   allowedRegistries: string[];
   timeoutMs: number;
   identity: string;
+  /** The default region, as the reference's Go SDK reads it (AWS_REGION, then AWS_DEFAULT_REGION); for `list`. */
+  region: string | undefined;
   log: { target: 'stderr' | 'off' | { file: string }; level: Level };
 }
 
@@ -52,6 +54,7 @@ export function helperConfigFromEnv(env: Env): HelperConfig {
     allowedRegistries,
     timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000),
     identity: cacheIdentity(env),
+    region: firstSet(env, 'AWS_REGION', 'AWS_DEFAULT_REGION'),
     log: { target, level },
   };
 }

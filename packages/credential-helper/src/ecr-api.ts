@@ -5,9 +5,11 @@
  */
 import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
-import { clientConfig } from '@ecr-proxy/core/aws';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
 import type { EcrRegistry } from './registry-host.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
+import type { ListAws } from './list.js';
 
 /** Credentials for the ECR clients; undefined: the SDK default chain. */
 export type EcrCredentials = NonNullable<ECRClientConfig['credentials']>;
@@ -68,4 +70,28 @@ async function fetchWith(
     expiresAt: data.expiresAt,
     proxyEndpoint: data.proxyEndpoint ?? `https://${registry.host}`,
   };
+};
+
+/** `list`'s calls with the default credential chain; see list.ts. */
+export const listAws: ListAws = {
+  async hasCredentials() {
+    try {
+      await fromNodeProviderChain({ clientConfig: { requestHandler: requestHandlerOptions() } })();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  async fetchDefaultToken(region, signal) {
+    // No region: the SDK's own lookup (the profile's region); with none at all the call fails, as the reference's does.
+    const client = new ECRClient(clientConfig(region === undefined ? {} : { region }));
+    try {
+      const out = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal });
+      const data = out.authorizationData?.find((d) => d.authorizationToken && d.proxyEndpoint);
+      if (!data?.authorizationToken || !data.proxyEndpoint) throw new Error('ECR answered without an authorization token for the default registry');
+      return { authorizationToken: data.authorizationToken, expiresAt: data.expiresAt ?? new Date(0), proxyEndpoint: data.proxyEndpoint };
+    } finally {
+      client.destroy();
+    }
+  },
 };

@@ -1,4 +1,5 @@
 export * from './registry-host.js';
+export * from './partitions.js';
 export * from './cache-key.js';
 export * from './cache.js';
 export * from './ecr-token.js';

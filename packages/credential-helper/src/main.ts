@@ -1,12 +1,18 @@
 /** Wiring only: env → config → dependencies → one protocol call. */
-import { ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdin, readStream, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
+import { ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
 import { helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
+import type { ListAws } from './list.js';
 import { runProtocol, type Outcome } from './protocol.js';
 
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
+
+const lazyListAws: ListAws = {
+  hasCredentials: async (signal) => (await import('./ecr-api.js')).listAws.hasCredentials(signal),
+  fetchDefaultToken: async (region, signal) => (await import('./ecr-api.js')).listAws.fetchDefaultToken(region, signal),
+};
 
 function sinkFor(target: HelperConfig['log']['target']): Sink {
   if (target === 'stderr') return stderrSink;
@@ -18,7 +24,7 @@ export async function helperMain(
   args: readonly string[],
   env: Env,
   // Without a stream, fd 0 is read directly (core's stdio.ts says why process.stdin is avoided).
-  io: { stdin?: NodeJS.ReadableStream; fetchToken?: FetchToken } = {},
+  io: { stdin?: NodeJS.ReadableStream; fetchToken?: FetchToken; listAws?: ListAws } = {},
 ): Promise<Outcome> {
   let config: HelperConfig;
   try {
@@ -29,7 +35,7 @@ export async function helperMain(
   }
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
   return runProtocol(args, {
-    readStdin: () => (io.stdin ? readStream(io.stdin) : readStdin()),
+    readStdin: () => (io.stdin ? readStreamBytes(io.stdin) : readStdinBytes()),
     cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
     fetchToken: io.fetchToken ?? lazyFetchToken,
     identity: config.identity,
@@ -37,5 +43,6 @@ export async function helperMain(
     ignoreCredsStorage: config.ignoreCredsStorage,
     timeoutMs: config.timeoutMs,
     log,
+    list: { aws: io.listAws ?? lazyListAws, region: config.region, cacheEnabled: config.cacheDir !== undefined },
   });
 }

@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { goJson, NOT_FOUND, runProtocol, USAGE, type ProtocolDeps } from './protocol.js';
+import { NOT_FOUND, runProtocol, USAGE, type ProtocolDeps } from './protocol.js';
+import type { ListAws } from './list.js';
 import { capturingLogger, memoryCache, scriptedFetch, tokenFor } from './test-fakes.js';
+
+/** The default-registry call answers for account 333333333333 in the asked region. */
+function listAws(over: Partial<ListAws> = {}): ListAws & { regions: Array<string | undefined> } {
+  const regions: Array<string | undefined> = [];
+  return {
+    regions,
+    hasCredentials: async () => true,
+    fetchDefaultToken: async (region) => {
+      regions.push(region);
+      if (!region) throw new Error('Region is missing');
+      return { ...tokenFor('default-pw', new Date(Date.now() + 3_600_000)), proxyEndpoint: `https://333333333333.dkr.ecr.${region}.amazonaws.com` };
+    },
+    ...over,
+  };
+}
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
 
@@ -14,6 +30,7 @@ function deps(over: Partial<ProtocolDeps> = {}): ProtocolDeps {
     ignoreCredsStorage: false,
     timeoutMs: 15_000,
     log: capturingLogger().log,
+    list: { aws: listAws(), region: 'us-west-2', cacheEnabled: true },
     ...over,
   };
 }
@@ -58,14 +75,58 @@ describe(runProtocol.name, () => {
     expect(await runProtocol([verb], deps({ readStdin: async () => input, ignoreCredsStorage: true }))).toEqual({ exitCode: 1, stdout: `${message}\n` });
   });
 
-  it('list prints cached endpoints, sorted', async () => {
-    const { cache } = memoryCache();
-    for (const id of ['222222222222', '111111111111']) {
-      await cache.set(id, { AuthorizationToken: 'x', RequestedAt: '', ExpiresAt: '', ProxyEndpoint: `https://${id}.dkr.ecr.us-east-1.amazonaws.com`, Service: 'ecr' });
-    }
-    expect((await runProtocol(['list'], deps({ cache }))).stdout).toBe(
-      '{"https://111111111111.dkr.ecr.us-east-1.amazonaws.com":"AWS","https://222222222222.dkr.ecr.us-east-1.amazonaws.com":"AWS"}\n',
-    );
+  describe('list, as the reference', () => {
+    const cachedEntry = (id: string) => ({
+      AuthorizationToken: Buffer.from('AWS:pw').toString('base64'), RequestedAt: new Date().toISOString(),
+      ExpiresAt: new Date(Date.now() + 3_600_000).toISOString(), ProxyEndpoint: `https://${id}.dkr.ecr.us-east-1.amazonaws.com`, Service: 'ecr' as const,
+    });
+
+    it('primes the default registry and ECR Public, then lists every cached entry, sorted', async () => {
+      const { cache } = memoryCache({ a: cachedEntry('222222222222'), b: cachedEntry('111111111111') });
+      const fetch = scriptedFetch({ ...tokenFor('public-pw', new Date(Date.now() + 3_600_000)), proxyEndpoint: 'https://public.ecr.aws' });
+      const aws = listAws();
+      const out = await runProtocol(['list'], deps({ cache, fetchToken: fetch.fetchToken, list: { aws, region: 'eu-west-1', cacheEnabled: true } }));
+      expect(out).toEqual({
+        exitCode: 0,
+        stdout: '{"https://111111111111.dkr.ecr.us-east-1.amazonaws.com":"AWS","https://222222222222.dkr.ecr.us-east-1.amazonaws.com":"AWS",' +
+          '"https://333333333333.dkr.ecr.eu-west-1.amazonaws.com":"AWS","https://public.ecr.aws":"AWS"}\n',
+      });
+      expect(aws.regions).toEqual(['eu-west-1']);
+      expect(fetch.calls).toEqual(['public.ecr.aws']);
+    });
+
+    it('with no region lists ECR Public and the cache', async () => {
+      const { cache } = memoryCache({ a: cachedEntry('111111111111') });
+      const fetch = scriptedFetch({ ...tokenFor('public-pw', new Date(Date.now() + 3_600_000)), proxyEndpoint: 'https://public.ecr.aws' });
+      const out = await runProtocol(['list'], deps({ cache, fetchToken: fetch.fetchToken, list: { aws: listAws(), region: undefined, cacheEnabled: true } }));
+      expect(out.stdout).toBe('{"https://111111111111.dkr.ecr.us-east-1.amazonaws.com":"AWS","https://public.ecr.aws":"AWS"}\n');
+    });
+
+    it('with the cache disabled or no credentials prints {} and calls nothing', async () => {
+      const { cache } = memoryCache({ a: cachedEntry('111111111111') });
+      for (const [aws, cacheEnabled] of [[listAws(), false], [listAws({ hasCredentials: async () => false }), true]] as const) {
+        const fetch = scriptedFetch(new Error('must not be called'));
+        expect(await runProtocol(['list'], deps({ cache, fetchToken: fetch.fetchToken, list: { aws, region: 'us-west-2', cacheEnabled } }))).toEqual({ exitCode: 0, stdout: '{}\n' });
+        expect(aws.regions).toEqual([]);
+        expect(fetch.calls).toEqual([]);
+      }
+    });
+
+    it('calls that hang end at the deadline and the cache is listed', async () => {
+      const { cache } = memoryCache({ a: cachedEntry('111111111111') });
+      const hang = (_: unknown, signal: AbortSignal) => new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      const aws = listAws({ fetchDefaultToken: hang });
+      const out = await runProtocol(['list'], deps({ cache, fetchToken: scriptedFetch('hang').fetchToken, timeoutMs: 50, list: { aws, region: 'us-west-2', cacheEnabled: true } }));
+      expect(out).toEqual({ exitCode: 0, stdout: '{"https://111111111111.dkr.ecr.us-east-1.amazonaws.com":"AWS"}\n' });
+    });
+  });
+
+  it('get reads stdin as the reference: lines joined, Go whitespace trimmed, bytes echoed as Go encodes them', async () => {
+    const split = Buffer.from(`1234\r\n56789012.dkr.ecr.us-west-2.amazonaws.com/x\xff<\u0085`, 'latin1');
+    const out = await runProtocol(['get'], deps({ readStdin: async () => Buffer.concat([split.subarray(0, -1), Buffer.from('\u0085')]) }));
+    expect(out.stdout).toBe('{"ServerURL":"123456789012.dkr.ecr.us-west-2.amazonaws.com/x\\ufffd\\u003c","Username":"AWS","Secret":"secret-pw"}\n');
+    const long = await runProtocol(['get'], deps({ readStdin: async () => 'a'.repeat(70_000) }));
+    expect(long).toEqual({ exitCode: 1, stdout: 'bufio.Scanner: token too long\n' });
   });
 
   it('version, -v, usage and unknown verbs', async () => {
@@ -79,7 +140,4 @@ describe(runProtocol.name, () => {
     expect(await runProtocol(['foo'], deps())).toEqual({ exitCode: 1, stdout: 'docker-credential-ecr-login: unknown action: foo\n' });
   });
 
-  it('escapes like Go encoding/json', () => {
-    expect(goJson({ a: '<&>' })).toBe('{"a":"\\u003c\\u0026\\u003e"}');
-  });
 });

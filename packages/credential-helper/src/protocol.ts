@@ -6,6 +6,8 @@ import { DeadlineError, withDeadline, type Logger } from '@ecr-proxy/core';
 import type { TokenCache } from './cache.js';
 import type { FetchToken } from './ecr-token.js';
 import { getCredentials } from './get-credentials.js';
+import { cachedPairs, listCredentials, type ListAws } from './list.js';
+import { goJsonObject, goJsonString, goTrimSpace, scanLinesJoined } from './go-text.js';
 
 export const NAME = 'docker-credential-ecr-login';
 export const PACKAGE = 'github.com/awslabs/amazon-ecr-credential-helper/ecr-login';
@@ -14,7 +16,8 @@ export const NOT_FOUND = 'credentials not found in native keychain';
 export const USAGE = `Usage: ${NAME} <store|get|erase|list|version>`;
 
 export interface ProtocolDeps {
-  readStdin: () => Promise<string>;
+  /** All of stdin; a string is taken as its UTF-8 bytes. */
+  readStdin: () => Promise<Buffer | string>;
   cache: TokenCache;
   fetchToken: FetchToken;
   identity: string;
@@ -23,6 +26,8 @@ export interface ProtocolDeps {
   timeoutMs: number;
   log: Logger;
   now?: () => number;
+  /** For `list`: its extra AWS calls, the default region, and whether the cache is enabled at all. */
+  list: { aws: ListAws; region: string | undefined; cacheEnabled: boolean };
 }
 
 export interface Outcome {
@@ -34,10 +39,6 @@ export interface Outcome {
 const fail = (message: string): Outcome => ({ stdout: `${message}\n`, exitCode: 1 });
 const versionLine = `${NAME} (${PACKAGE}) ${VERSION}\n`;
 
-/** Go's json encoder escapes these; doing the same keeps our output byte-identical to the reference. */
-export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 export async function runProtocol(args: readonly string[], deps: ProtocolDeps): Promise<Outcome> {
   // The reference parses Go flags before the verb: -v prints a banner, -h the flag usage, anything else is exit 2.
@@ -83,7 +84,10 @@ function decodeJson(text: string): { value: Record<string, unknown> } | { error:
 
 /** Nothing is ever stored; the input is still checked as docker-credential-helpers checks it. */
 async function store(deps: ProtocolDeps): Promise<Outcome> {
-  const decoded = decodeJson(await deps.readStdin());
+  const input = await deps.readStdin();
+  const scanned = scanLinesJoined(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
+  if (!scanned.ok) return fail(scanned.error);
+  const decoded = decodeJson(scanned.bytes.toString('utf8'));
   if ('error' in decoded) return fail(decoded.error);
   if (!decoded.value.ServerURL) return fail('no credentials server URL');
   if (!decoded.value.Username) return fail('no credentials username');
@@ -91,13 +95,29 @@ async function store(deps: ProtocolDeps): Promise<Outcome> {
 }
 
 async function erase(deps: ProtocolDeps): Promise<Outcome> {
-  if ((await deps.readStdin()).trim() === '') return fail('no credentials server URL');
+  const input = await serverUrlFrom(deps);
+  if ('error' in input) return fail(input.error);
   return deps.ignoreCredsStorage ? { stdout: '', exitCode: 0 } : fail('not implemented');
 }
 
+/**
+ * The server URL as docker-credential-helpers reads it: lines joined, then trimmed (go-text.ts). `text` has one
+ * code unit per byte (latin1), which is what the host grammar needs; `bytes` is echoed back as Go would.
+ */
+async function serverUrlFrom(deps: ProtocolDeps): Promise<{ bytes: Buffer; text: string } | { error: string }> {
+  const input = await deps.readStdin();
+  const scanned = scanLinesJoined(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
+  if (!scanned.ok) return { error: scanned.error };
+  const bytes = goTrimSpace(scanned.bytes);
+  if (bytes.length === 0) return { error: 'no credentials server URL' };
+  return { bytes, text: bytes.toString('latin1') };
+}
+
 async function get(deps: ProtocolDeps): Promise<Outcome> {
-  const serverUrl = (await deps.readStdin()).trim();
-  if (serverUrl === '') return fail('no credentials server URL');
+  const input = await serverUrlFrom(deps);
+  if ('error' in input) return fail(input.error);
+  const serverUrl = input.text;
+  const logged = input.bytes.toString('utf8');
   // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token.
   const fetchBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.8));
   try {
@@ -109,21 +129,30 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
       ),
     );
     if (!result.ok) {
-      deps.log.info('credentials not found', { serverUrl, reason: result.reason });
+      deps.log.info('credentials not found', { serverUrl: logged, reason: result.reason });
       return fail(NOT_FOUND);
     }
-    deps.log.debug('credentials found', { serverUrl, source: result.source });
+    deps.log.debug('credentials found', { serverUrl: logged, source: result.source });
     const { username, password } = result.credentials;
-    return { stdout: `${goJson({ ServerURL: serverUrl, Username: username, Secret: password })}\n`, exitCode: 0 };
+    const json = `{"ServerURL":${goJsonString(input.bytes)},"Username":${goJsonString(Buffer.from(username))},"Secret":${goJsonString(Buffer.from(password))}}`;
+    return { stdout: `${json}\n`, exitCode: 0 };
   } catch (err) {
     const reason = err instanceof DeadlineError ? err.message : `unexpected error: ${(err as Error).message}`;
-    deps.log.error('credentials not found', { serverUrl, reason });
+    deps.log.error('credentials not found', { serverUrl: logged, reason });
     return fail(NOT_FOUND);
   }
 }
 
+/** Always exit 0, as the reference: a failed call only means fewer entries. The calls share the helper's deadline. */
 async function list(deps: ProtocolDeps): Promise<Outcome> {
-  const entries = await deps.cache.list().catch(() => []);
-  const endpoints = [...new Set(entries.map((e) => e.ProxyEndpoint))].sort();
-  return { stdout: `${goJson(Object.fromEntries(endpoints.map((e) => [e, 'AWS'])))}\n`, exitCode: 0 };
+  const listDeps = { ...deps, ...deps.list, cache: deps.list.cacheEnabled ? deps.cache : undefined };
+  let pairs: Array<[string, string]>;
+  try {
+    pairs = await withDeadline(deps.timeoutMs, 'list', (signal) => listCredentials(listDeps, signal));
+  } catch (err) {
+    deps.log.warn('list: priming the cache did not finish; listing what it holds', { reason: (err as Error).message });
+    pairs = listDeps.cache ? await cachedPairs(listDeps.cache) : [];
+  }
+  // A Go map: one entry per endpoint; the encoder sorts the keys.
+  return { stdout: `${goJsonObject([...new Map(pairs)], { sortKeys: true })}\n`, exitCode: 0 };
 }

@@ -17,6 +17,12 @@ describe(parseEcrRegistry.name, () => {
     ['123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov', 'us-iso-east-1', false],
     ['123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk', 'eu-isoe-west-1', false],
     ['123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov', 'us-isof-south-1', false],
+    // Accepted by Go's net/url, refused by WHATWG's:
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:99999', 'us-west-2', false],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:', 'us-west-2', false],
+    ['u:p@x@123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2', false],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com/a b#\u0001', 'us-west-2', false],
+    ['123456789012.dkr.ecr.Us_West-2.amazonaws.com', 'Us_West-2', false],
   ])('%s is private ECR in %s', (url, region, fips) => {
     expect(parseEcrRegistry(url)).toMatchObject({ kind: 'private', registryId: '123456789012', region, fips });
   });
@@ -37,6 +43,21 @@ describe(parseEcrRegistry.name, () => {
     '123456789012.dkr.ecr..amazonaws.com',
     'HTTPS://123456789012.dkr.ecr.us-west-2.amazonaws.com',
     'public.ecr.aws.evil.example',
+    // Go's net/url and the case-sensitive pattern, where WHATWG's URL parser would say yes:
+    '123456789012.DKR.ECR.us-east-1.amazonaws.com',
+    'PUBLIC.ECR.AWS',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com.',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com\\@evil.example',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com\\x',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com/%zz',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com#%zz',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com:abc',
+    '12345678901%32.dkr.ecr.us-east-1.amazonaws.com',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com\t',
+    '123456789012.dkr\u3002ecr.us-east-1.amazonaws.com',
+    '１23456789012.dkr.ecr.us-east-1.amazonaws.com',
+    'user name@123456789012.dkr.ecr.us-east-1.amazonaws.com',
+    '[::1]:443',
   ])('%s is not ECR', (url) => {
     expect(parseEcrRegistry(url)).toBeUndefined();
   });

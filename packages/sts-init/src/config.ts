@@ -5,7 +5,8 @@
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
-import { cacheIdentity, parseEcrRegistry, type EcrRegistry } from '@ecr-proxy/credential-helper';
+import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
+import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
 import { preflightEnabled } from '@ecr-proxy/preflight';
 import { DEFAULT_MARGIN_MS } from './credential-process.js';
 import { defaultCredentialProcessCommand } from './shell-quote.js';
@@ -138,7 +139,13 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   if (!dirText) throw new ConfigError('no credentials directory; pass --dir or set CREDENTIALS_DIR');
   const dir = absolute(dirText);
   const region = get('region', 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
-  if (!/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region)) throw new ConfigError(`--region / AWS_REGION: "${region}" is not an AWS region`);
+  if (!partitionOf(region)) {
+    throw new ConfigError(
+      `--region / AWS_REGION: "${region}" is not a region of any AWS partition (${PARTITIONS.map((p) => p.id).join(', ')}), e.g. us-east-1, cn-north-1, eusc-de-east-1`,
+    );
+  }
+  // Checked here so a bad proxy URL is a configuration error (exit 2); the AWS clients read the same variables.
+  proxyEnvFrom(env);
   const source = sourceConfig(get, env, inputs.hostname ?? hostname());
   const profile = get('profile', 'CREDENTIALS_PROFILE') ?? 'default';
   if (!/^[A-Za-z0-9_+@,-]{1,64}$/.test(profile)) throw new ConfigError(`--profile / CREDENTIALS_PROFILE: "${profile}" may hold letters, digits and _+@,- only`);

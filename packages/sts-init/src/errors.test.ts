@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from './errors.js';
+import { classify, describe as describeError } from './errors.js';
 import { awsError } from './test-fakes.js';
 
 describe(classify.name, () => {
@@ -19,5 +19,23 @@ describe(classify.name, () => {
     expect(classify(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toEqual({ reason: 'network', permanent: false });
     expect(classify(Object.assign(new Error('x'), { name: 'TimeoutError' }))).toEqual({ reason: 'timeout', permanent: false });
     expect(classify(Object.assign(new Error('x'), { name: 'DeadlineError' }))).toEqual({ reason: 'timeout', permanent: false });
+  });
+
+  it('a local environment error (an OS call, a file) is permanent and described in one line, never network', async () => {
+    const { setPriority } = await import('node:os');
+    const { readFile } = await import('node:fs/promises');
+    const systemError = (() => {
+      try {
+        setPriority(2 ** 30, 0); // no such process: a real Node SystemError, as uv_os_homedir's
+      } catch (err) {
+        return err;
+      }
+      throw new Error('expected a SystemError');
+    })();
+    const fileError = await readFile('/nonexistent/.aws/config').catch((err: unknown) => err);
+    for (const err of [systemError, fileError]) {
+      expect(classify(err)).toEqual({ reason: 'other', permanent: true });
+      expect(describeError(err)).toMatch(/^local environment: \S+ .*failed with E[A-Z]+$/);
+    }
   });
 });

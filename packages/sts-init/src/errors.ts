@@ -1,3 +1,5 @@
+import { localEnvironmentProblem } from '@ecr-proxy/core';
+
 /**
  * What went wrong, as a metric label and a retry decision. "Permanent" errors (a role we may not assume, a bad or
  * expired identity token, a missing token file) are not retried by sts-init: retrying cannot fix them, and failing
@@ -56,6 +58,8 @@ export interface Classified {
 
 export function classify(err: unknown): Classified {
   if (err instanceof SourceError) return { reason: err.reason, permanent: err.permanent };
+  // Not the network: the OS or the file system said no, and will again (core's local-env.ts).
+  if (localEnvironmentProblem(err)) return { reason: 'other', permanent: true };
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string } | null;
   const name = e?.name ?? '';
   if (name in PERMANENT) return { reason: PERMANENT[name]!, permanent: true };
@@ -74,5 +78,7 @@ export function classify(err: unknown): Classified {
 export function describe(err: unknown): string {
   const e = err as Error;
   if (e instanceof SourceError) return e.message;
+  const local = localEnvironmentProblem(err);
+  if (local) return local;
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim();
 }

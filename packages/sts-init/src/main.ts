@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { ConfigError, createLogger, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fixForStsError, fixText, formatResult, preflightConfig, runPreflight } from '@ecr-proxy/preflight';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
@@ -37,6 +37,7 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     const fix = fixForStsError(err);
     const line = err instanceof ConfigError ? err.message : `${describe(err)}${fix ? `; fix ${fixText(fix)}` : ''}`;
     process.stderr.write(`sts-init: ${line}\n`);
-    return err instanceof ConfigError ? 2 : 1;
+    // A local environment error is a configuration error too: nothing but a change of the environment fixes it.
+    return err instanceof ConfigError || localEnvironmentProblem(err) ? 2 : 1;
   }
 }

@@ -1,11 +1,11 @@
 /**
  * The real StsApi over @aws-sdk/client-sts. Imported only through lazyStsApi (a dynamic import), so the SDK is
- * in the lazily loaded bundle. The endpoint honours AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as every SDK client.
+ * evaluated only by a role that calls STS. The endpoint honours AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as every SDK client.
  * One attempt per call: the caller's loop retries with jitter and classifies errors.
  */
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Credentials } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { clientConfig } from '@ecr-proxy/core/aws';
+import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
 import type { AwsCredentials, TemporaryCredentials } from './aws-credentials.js';
 import { SourceError } from './errors.js';
 import type { StsApi } from './sts-seam.js';
@@ -66,7 +66,7 @@ export function createStsApi(region: string): StsApi {
     },
     async defaultChain() {
       // A fresh chain each time: the chain memoizes, and we want what the source holds now.
-      const creds = await fromNodeProviderChain({ clientConfig: { region } })();
+      const creds = await fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandlerOptions() } })();
       return {
         accessKeyId: creds.accessKeyId,
         secretAccessKey: creds.secretAccessKey,
