@@ -94,6 +94,8 @@ describe('sts-init', () => {
     const out = await network.run(STS_INIT, ['--dir', dir], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toContain('"ECR token cached"');
+    // The preflight's GetCallerIdentity and GetAuthorizationToken pass too, through the same kept-alive tunnels.
+    expect(out.stderr).toContain('preflight: passed (3 checks)');
     expect(out.proxied).toEqual([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]);
     expect(fake.isValidKey((await readStored(dir)).AccessKeyId)).toBe('valid');
   });
@@ -113,7 +115,8 @@ describe('sts-init', () => {
 
   it('sends http:// endpoints through HTTP_PROXY', async () => {
     const dir = await workDir('proxy-sts-');
-    const env = await irsa(dir, 'eu-west-1', { HTTP_PROXY: PROXY_URL, AWS_ENDPOINT_URL_STS: 'http://sts.local-aws.test' });
+    // The preflight off: this fake network answers the web identity exchange only.
+    const env = await irsa(dir, 'eu-west-1', { HTTP_PROXY: PROXY_URL, AWS_ENDPOINT_URL_STS: 'http://sts.local-aws.test', PREFLIGHT: 'off' });
     const out = await network.run(STS_INIT, ['--dir', dir], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.proxied).toEqual(['POST http://sts.local-aws.test/']);

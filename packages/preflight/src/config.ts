@@ -3,7 +3,7 @@
  * use the registry's own variable names (REGISTRY_STORAGE_S3_*), so the same values configure both.
  */
 import { ConfigError, firstSet, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
-import { parseEcrRegistry, type EcrRegistry } from '@ecr-proxy/credential-helper';
+import { parseEcrRegistry, partitionOf, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import type { Mode } from './fix.js';
 
 export const PREFLIGHT_FLAGS = [
@@ -36,7 +36,6 @@ export interface PreflightConfig {
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
-const REGION = /^[a-z]{2}(-[a-z0-9]+)+-\d+$/;
 
 /**
  * Throws ConfigError (one line) on bad input. `defaults` lets sts-init pass what it already parsed.
@@ -47,7 +46,7 @@ export function preflightConfig(argv: readonly string[], env: Env): PreflightCon
   const flags = parseFlags(argv, PREFLIGHT_FLAGS);
   const get = (flag: string, ...names: string[]) => flags.get(flag) ?? firstSet(env, ...names);
   const region = get('region', 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
-  if (!REGION.test(region)) throw new ConfigError(`--region / AWS_REGION: "${region}" is not an AWS region`);
+  if (!partitionOf(region)) throw new ConfigError(`--region / AWS_REGION: "${region}" is not a region of any AWS partition`);
 
   const bucket = get('bucket', 'REGISTRY_STORAGE_S3_BUCKET');
   let s3: S3Target | undefined;
@@ -56,7 +55,7 @@ export function preflightConfig(argv: readonly string[], env: Env): PreflightCon
       throw new ConfigError(`--bucket / REGISTRY_STORAGE_S3_BUCKET: "${bucket}" is not an S3 bucket name`);
     }
     const s3Region = get('s3-region', 'REGISTRY_STORAGE_S3_REGION') ?? region;
-    if (!REGION.test(s3Region)) throw new ConfigError(`--s3-region / REGISTRY_STORAGE_S3_REGION: "${s3Region}" is not an AWS region`);
+    if (!partitionOf(s3Region)) throw new ConfigError(`--s3-region / REGISTRY_STORAGE_S3_REGION: "${s3Region}" is not a region of any AWS partition`);
     const root = (get('rootdirectory', 'REGISTRY_STORAGE_S3_ROOTDIRECTORY') ?? '').replace(/^\/+|\/+$/g, '');
     const endpoint = get('s3-endpoint', 'REGISTRY_STORAGE_S3_REGIONENDPOINT');
     if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
