@@ -54,6 +54,10 @@ describe('through HTTPS_PROXY to moto', () => {
     }));
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toContain('"ECR token cached"');
-    expect(out.proxied).toEqual([`CONNECT sts.${REGION}.amazonaws.com:443`, `CONNECT api.ecr.${REGION}.amazonaws.com:443`]);
+    // Then the preflight's GetCallerIdentity and GetAuthorizationToken, against moto, through the proxy too (over the
+    // same tunnels or new ones, as keep-alive allows).
+    expect(out.stderr).toContain('preflight: passed (3 checks)');
+    expect(out.proxied.slice(0, 2)).toEqual([`CONNECT sts.${REGION}.amazonaws.com:443`, `CONNECT api.ecr.${REGION}.amazonaws.com:443`]);
+    expect(new Set(out.proxied)).toEqual(new Set([`CONNECT sts.${REGION}.amazonaws.com:443`, `CONNECT api.ecr.${REGION}.amazonaws.com:443`]));
   });
 });
