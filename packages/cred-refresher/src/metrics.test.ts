@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { Metrics } from './metrics.js';
 
 describe(Metrics.name, () => {
-  it('renders the five families with HELP and TYPE lines', () => {
+  it('renders the four families with HELP and TYPE lines', () => {
     const m = new Metrics();
     m.success('sts', 1_700_000_000_000);
     m.failure('sts', 'throttling');
     m.failure('sts', 'throttling');
     const text = m.render({ credentialsExpiresAt: 1_700_000_100_000, ecrTokens: [{ registry: 'r"1', expiresAt: 1_700_000_050_000 }] }, 1_700_000_000_000);
-    for (const name of ['credentials_expiry_seconds', 'ecr_token_expiry_seconds', 'refresh_total', 'last_refresh_timestamp_seconds', 'time_seconds']) {
+    for (const name of ['credentials_expiry_seconds', 'ecr_token_expiry_seconds', 'refresh_total', 'last_refresh_timestamp_seconds']) {
       expect(text).toContain(`# HELP cred_refresher_${name} `);
       expect(text).toMatch(new RegExp(`# TYPE cred_refresher_${name} (gauge|counter)`));
     }
@@ -18,6 +18,13 @@ describe(Metrics.name, () => {
     expect(text).toContain('cred_refresher_refresh_total{kind="sts",result="success",reason="none"} 1\n');
     expect(text).toContain('cred_refresher_refresh_total{kind="ecr",result="success",reason="none"} 0\n');
     expect(text).toContain('cred_refresher_last_refresh_timestamp_seconds{kind="sts"} 1700000000\n');
-    expect(text).toContain('cred_refresher_time_seconds 1700000000\n');
+  });
+
+  it('labels the principal and shows the clock skew (issue 9)', () => {
+    const m = new Metrics();
+    const text = m.render({ credentialsExpiresAt: undefined, ecrTokens: [], principal: 'arn:aws:sts::123456789012:assumed-role/r/s', clockSkewMs: -1500 }, 0);
+    expect(text).toContain('cred_refresher_principal_info{principal="arn:aws:sts::123456789012:assumed-role/r/s"} 1\n');
+    expect(text).toContain('cred_refresher_clock_skew_seconds -1.5\n');
+    expect(new Metrics().render({ credentialsExpiresAt: undefined, ecrTokens: [] }, 0)).not.toMatch(/^cred_refresher_(principal_info|clock_skew_seconds)[ {]/m);
   });
 });

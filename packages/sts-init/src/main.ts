@@ -1,11 +1,14 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fixForStsError, fixText, formatResult, preflightConfig, runPreflight } from '@ecr-proxy/preflight';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
-import { describe } from './errors.js';
+import { describe, SourceError } from './errors.js';
 import { runStsInit } from './run.js';
 import { lazyStsApi } from './sts-seam.js';
+
+/** What the preflight adds to sts-init's run at most: its own deadline and the probe's bounded removal. */
+const PREFLIGHT_CLEANUP_MS = 5000;
 
 export async function stsInitMain(argv: readonly string[], env: Env): Promise<number> {
   const log = createLogger({ sink: stderrSink, fields: { role: 'sts-init' } });
@@ -20,6 +23,9 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
           TARGET_ROLE_ARN: config.source.target?.roleArn,
         })
       : undefined;
+    // The retry loop gives up at the deadline; a write stuck on a hung mount is caught here.
+    const preflightMs = preflight ? preflight.timeoutMs + PREFLIGHT_CLEANUP_MS : 0;
+    armWatchdog(config.timeoutMs + preflightMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
     const creds = await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
     if (preflight) {
       const report = await runPreflight(
@@ -37,7 +43,9 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     const fix = fixForStsError(err);
     const line = err instanceof ConfigError ? err.message : `${describe(err)}${fix ? `; fix ${fixText(fix)}` : ''}`;
     process.stderr.write(`sts-init: ${line}\n`);
-    // A local environment error is a configuration error too: nothing but a change of the environment fixes it.
-    return err instanceof ConfigError || localEnvironmentProblem(err) ? 2 : 1;
+    // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage;
+    // a local environment error too: nothing but a change of the environment fixes either.
+    const configuration = err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
+    return configuration ? 2 : 1;
   }
 }
