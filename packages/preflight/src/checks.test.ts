@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseEcrRegistry } from '@ecr-proxy/credential-helper';
 import type { PreflightApi, PrivateRegistry } from './api.js';
 import { formatResult, isSessionOf, runChecks } from './checks.js';
@@ -169,6 +169,16 @@ describe(statementFor.name, () => {
     }
     for (const action of ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']) expect(statementFor(FILES.ecrPolicy, action), action).toBeTruthy();
     expect(statementFor(FILES.ecrPolicy, 'ecr:PutImage')).toBeUndefined();
+  });
+});
+
+describe('identity given with the credentials', () => {
+  it('is compared without a GetCallerIdentity call', async () => {
+    const { api } = fakeApi();
+    const callerIdentity = vi.spyOn(api, 'callerIdentity');
+    const report = await runChecks(config({ s3: undefined, ecrRegistries: [] }), api, { principal: 'arn:aws:sts::123456789012:assumed-role/other/s' });
+    expect(callerIdentity).not.toHaveBeenCalled();
+    expect(lines(report)[0]).toMatch(/^preflight: FAIL identity on arn:aws:sts::123456789012:assumed-role\/other\/s as .*not a session of the expected role/);
   });
 });
 

@@ -30,6 +30,9 @@ export interface PreflightReport {
 }
 
 export interface RunOptions {
+  /** The principal the credentials act as, when the caller already knows it from AWS (sts-init: the assume-role
+   * answer): the identity check then compares it and makes no GetCallerIdentity call of its own. */
+  principal?: string;
   /** Random by default; tests pin it. */
   probeId?: string;
   /** Bound of the probe's removal, which runs even after the deadline. Default 5000 ms. */
@@ -116,10 +119,9 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
   try {
     // Identity first: every failure line names the principal.
     try {
-      const identity = await call((s) => api.callerIdentity(s));
-      principal = identity.arn;
-      partition = /^arn:(aws[a-z-]*):/.exec(identity.arn)?.[1] ?? 'aws';
-      results.push(identityResult(identity.arn, config));
+      principal = opts.principal ?? (await call((s) => api.callerIdentity(s))).arn;
+      partition = /^arn:(aws[a-z-]*):/.exec(principal)?.[1] ?? 'aws';
+      results.push(identityResult(principal, config, opts.principal !== undefined));
     } catch (err) {
       results.push(failure(err, 'sts:GetCallerIdentity', '*'));
     }
@@ -148,8 +150,9 @@ export function isSessionOf(principal: string, roleArn: string): boolean {
   return principal === roleArn || principal.startsWith(`arn:${partition}:sts::${account}:assumed-role/${name}/`);
 }
 
-function identityResult(principal: string, config: PreflightConfig): CheckResult {
-  const base = { action: 'sts:GetCallerIdentity', resource: principal };
+/** `given`: the principal came with the credentials (no call was made), so the line says `identity`. */
+function identityResult(principal: string, config: PreflightConfig, given: boolean): CheckResult {
+  const base = { action: given ? 'identity' : 'sts:GetCallerIdentity', resource: principal };
   if (!config.expectedRole) return { status: 'ok', ...base, detail: 'no expected role configured: not compared' };
   if (isSessionOf(principal, config.expectedRole)) return { status: 'ok', ...base, detail: `a session of ${config.expectedRole}` };
   return {

@@ -28,9 +28,16 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     armWatchdog(config.timeoutMs + preflightMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
     const creds = await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
     if (preflight) {
+      // The role sts-init assumed, and the principal AWS named in that answer: sts-init has checked both already
+      // (EXPECTED_ROLE_ARN), so the preflight compares them without a call. One JSON log line per check, like the rest
+      // of sts-init's log.
       const report = await runPreflight(
-        { ...preflight, expectedRole: creds.roleArn ?? preflight.expectedRole },
-        { credentials: creds, write: (line) => process.stderr.write(`${line}\n`) },
+        { ...preflight, expectedRole: creds.roleArn },
+        {
+          credentials: creds,
+          ...(creds.principalArn ? { principal: creds.principalArn } : {}),
+          write: (line, r) => (r?.status === 'fail' ? log.error(line, { fix: r.fix }) : log.info(line)),
+        },
       );
       const failed = report.results.find((r) => r.status === 'fail');
       if (failed) {
