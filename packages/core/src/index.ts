@@ -9,3 +9,4 @@ export * from './sha256.js';
 export * from './stdio.js';
 export * from './local-env.js';
 export * from './self.js';
+export * from './redact.js';

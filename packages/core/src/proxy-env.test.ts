@@ -8,8 +8,8 @@ const http = (host: string, port = 80): ProxyTarget => ({ protocol: 'http:', hos
 describe(proxyFor.name, () => {
   it('takes HTTPS_PROXY for https and HTTP_PROXY for http, upper case first, no ALL_PROXY', () => {
     const env = proxyEnvFrom({ HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:2', http_proxy: 'proxy.example:3128', ALL_PROXY: 'http://all:3' });
-    expect(proxyFor(env, https('sts.us-east-1.amazonaws.com'))?.href).toBe('http://upper:1/');
-    expect(proxyFor(env, http('169.254.169.254'))?.href).toBe('http://proxy.example:3128/');
+    expect(proxyFor(env, https('sts.us-east-1.amazonaws.com'))?.url.href).toBe('http://upper:1/');
+    expect(proxyFor(env, http('169.254.169.254'))?.url.href).toBe('http://proxy.example:3128/');
     expect(proxyFor(proxyEnvFrom({ ALL_PROXY: 'http://all:3' }), https('a.example'))).toBeUndefined();
     expect(proxyFor(proxyEnvFrom({ HTTP_PROXY: 'http://p:1' }), https('a.example'))).toBeUndefined();
   });

@@ -2,7 +2,7 @@
  * The docker-credential-helpers protocol exactly as docker-credential-ecr-login v0.12.0 speaks it: one verb in
  * argv, input on stdin, everything (errors too) on stdout, exit 1 on any error. This layer knows no HTTP and no SDK.
  */
-import { DeadlineError, withDeadline, type Logger } from '@ecr-proxy/core';
+import { DeadlineError, redactUserinfo, withDeadline, type Logger } from '@ecr-proxy/core';
 import type { TokenCache } from './cache.js';
 import type { FetchToken } from './ecr-token.js';
 import { getCredentials } from './get-credentials.js';
@@ -117,7 +117,8 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
   const input = await serverUrlFrom(deps);
   if ('error' in input) return fail(input.error);
   const serverUrl = input.text;
-  const logged = input.bytes.toString('utf8');
+  // A server URL may carry user info (`https://user:password@host`): never logged (the reference logs it verbatim).
+  const logged = redactUserinfo(input.bytes.toString('utf8'));
   // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token.
   const fetchBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.8));
   try {

@@ -4,7 +4,7 @@
  */
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dirModeFor, ensureDir, type Logger } from '@ecr-proxy/core';
+import { ConfigError, dirModeFor, ensureDir, type Logger } from '@ecr-proxy/core';
 import { fileTokenCache, refreshToken, type FetchToken } from '@ecr-proxy/credential-helper';
 import { toStored, type TemporaryCredentials } from './aws-credentials.js';
 import type { CommonConfig } from './config.js';
@@ -35,7 +35,12 @@ export async function ensureWritableDir(dir: string, fileMode: number): Promise<
     await unlink(probe);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new SourceError(`credentials directory ${dir} is not writable (${code})`, 'write', true);
+    // The file system said no (read-only mount, permissions, full disk): only a change of the pod spec fixes it, so
+    // it is a local environment error like local-env.ts's, exit 2 (docs/configuration.md, "Exit codes").
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      throw new ConfigError(`local environment: credentials directory ${JSON.stringify(dir)} is not writable (${code})`);
+    }
+    throw new SourceError(`credentials directory ${JSON.stringify(dir)} is not writable (${code})`, 'write', true);
   }
 }
 
