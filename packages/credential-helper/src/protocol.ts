@@ -147,7 +147,7 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
 /** Always exit 0, as the reference: a failed call only means fewer entries. The calls share the helper's deadline. */
 async function list(deps: ProtocolDeps): Promise<Outcome> {
   const listDeps = { ...deps, ...deps.list, cache: deps.list.cacheEnabled ? deps.cache : undefined };
-  let pairs: Array<[string, string]>;
+  let pairs: Array<[string, Buffer]>;
   try {
     pairs = await withDeadline(deps.timeoutMs, 'list', (signal) => listCredentials(listDeps, signal));
   } catch (err) {
