@@ -19,6 +19,7 @@ describe(proxyFor.name, () => {
     const env = proxyEnvFrom({ HTTPS_PROXY: 'http://p:1', HTTP_PROXY: 'http://p:1' });
     for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) expect(proxyFor(env, http(host))).toBeUndefined();
     expect(proxyFor(env, http('localhost.example'))).toBeDefined();
+    expect(proxyFor(env, http('LOCALHOST'))).toBeDefined(); // Go: exact "localhost" only
   });
 
   it.each([

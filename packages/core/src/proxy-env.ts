@@ -163,8 +163,11 @@ function isLoopback(ip: string): boolean {
 export function proxyFor(proxy: ProxyEnv, target: ProxyTarget): ProxyUrl | undefined {
   const url = target.protocol === 'https:' ? proxy.httpsProxy : proxy.httpProxy;
   if (!url) return undefined;
-  const host = target.host.replace(/^\[(.*)\]$/, '$1').trim().toLowerCase();
-  if (host === 'localhost' || (isIP(host) && isLoopback(host))) return undefined;
+  const raw = target.host.replace(/^\[(.*)\]$/, '$1');
+  // Go compares the request's host to "localhost" before lower-casing it (LOCALHOST is proxied), then lower-cases.
+  if (raw === 'localhost') return undefined;
+  const host = raw.trim().toLowerCase();
+  if (isIP(host) && isLoopback(host)) return undefined;
   return proxy.bypass(host, String(target.port)) ? undefined : url;
 }
 
