@@ -74,6 +74,7 @@ async function refresher(dir: string, opts: RefresherBenchOptions, tag: string):
       ECR_REGISTRIES: HOST,
       ECR_LOGIN_CACHE_IDENTITY: ROLE,
       CREDENTIALS_MARGIN: '500ms',
+      REFRESH_FLOOR: '100ms',
       REFRESH_FRACTION: String(opts.refreshFraction),
       ECR_REFRESH_FRACTION: String(opts.refreshFraction),
       REFRESHER_LISTEN: `127.0.0.1:${port}`,

@@ -14,13 +14,17 @@ import type { ListAws } from './list.js';
 /** Credentials for the ECR clients; undefined: the SDK default chain. */
 export type EcrCredentials = NonNullable<ECRClientConfig['credentials']>;
 
-function clientsFor(credentials: EcrCredentials | undefined) {
+/** Fixed credentials, credentials by region, or undefined: the SDK default chain. */
+type CredentialsSetting = EcrCredentials | { perRegion: (region: string) => EcrCredentials } | undefined;
+
+function clientsFor(credentials: CredentialsSetting) {
   const clients = new Map<string, ECRClient | ECRPUBLICClient>();
   return (registry: EcrRegistry): ECRClient | ECRPUBLICClient => {
     const key = registry.kind === 'public' ? 'public' : registry.region;
     let client = clients.get(key);
     if (!client) {
-      const base = { ...clientConfig({ region: registry.region }), ...(credentials ? { credentials } : {}) };
+      const creds = credentials && 'perRegion' in credentials ? credentials.perRegion(registry.region) : credentials;
+      const base = { ...clientConfig({ region: registry.region }), ...(creds ? { credentials: creds } : {}) };
       // A FIPS host (`dkr.ecr-fips.…`, `dkr-ecr-fips.…`) is fetched from the region's standard endpoint, as v0.12.0
       // does (it passes only the region to the SDK; test/e2e/reference-endpoints.test.ts compares the CONNECT targets):
       // a subnet with only the standard ECR VPC endpoint works for both. AWS_USE_FIPS_ENDPOINT=true still applies.
@@ -37,7 +41,32 @@ export function ecrTokenFetcher(credentials?: EcrCredentials): FetchToken {
   return (registry, signal) => fetchWith(clientFor, registry, signal);
 }
 
-const defaultClientFor = clientsFor(undefined);
+/**
+ * The default chain, resolved once per process and shared by the cache identity (resolvedAccessKeyId) and the ECR
+ * clients, so a profile's credential_process runs once per `get`. AWS_EC2_METADATA_DISABLED, set by main.ts unless
+ * the instance role is allowed, keeps the chain from ending at the node's role.
+ */
+const resolved = new Map<string, ReturnType<ReturnType<typeof fromNodeProviderChain>>>();
+/** Per region, as a client's own default chain: its STS calls (web identity) go to that region's endpoint, and
+ * through the proxy like every other call. */
+function defaultCredentialsIn(region: string): () => ReturnType<ReturnType<typeof fromNodeProviderChain>> {
+  return () => {
+    let creds = resolved.get(region);
+    if (!creds) {
+      creds = fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandlerOptions() } })();
+      resolved.set(region, creds);
+    }
+    return creds;
+  };
+}
+
+/** The access key id the default chain resolves to in `region`: the cache identity where the env names no stable
+ * principal. */
+export async function resolvedAccessKeyId(region: string): Promise<string> {
+  return (await defaultCredentialsIn(region)()).accessKeyId;
+}
+
+const defaultClientFor = clientsFor({ perRegion: defaultCredentialsIn });
 
 export const fetchEcrToken: FetchToken = (registry, signal) => fetchWith(defaultClientFor, registry, signal);
 
