@@ -264,12 +264,12 @@ describe('sts-init', () => {
       }
     });
 
-    it('an unwritable directory, before any AWS call', async () => {
+    it('an unwritable directory, before any AWS call: a local environment error, exit 2 (as EROFS, EACCES)', async () => {
       const work = await workDir('sts-init-');
       await writeFile(join(work, 'a-file'), '');
       const result = await stsInit(['--dir', join(work, 'a-file', 'creds')], await irsaEnv(fake, work));
-      expect(result.code).toBe(1);
-      expect(lastLine(result.stderr)).toBe(`sts-init: credentials directory ${join(work, 'a-file', 'creds')} is not writable (ENOTDIR)`);
+      expect(result.code).toBe(2);
+      expect(lastLine(result.stderr)).toBe(`sts-init: local environment: credentials directory "${join(work, 'a-file', 'creds')}" is not writable (ENOTDIR)`);
       expect(fake.counts()).toEqual({});
     });
   });

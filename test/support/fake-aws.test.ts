@@ -120,6 +120,15 @@ describe('the chain the proxy runs: web identity → AssumeRole → ECR tokens',
     });
   });
 
+  it.each([
+    ['cn-north-1', 'amazonaws.com.cn'],
+    ['eusc-de-east-1', 'amazonaws.eu'],
+    ['us-isob-east-1', 'sc2s.sgov.gov'],
+  ])('answers with a proxy endpoint under the partition of %s (*.%s)', async (region, suffix) => {
+    const out = await ecr(fake.issueCredentials({ roleArn: SOURCE_ROLE }), region).send(new GetAuthorizationTokenCommand({ registryIds: ['111111111111'] }));
+    expect(out.authorizationData?.[0]?.proxyEndpoint).toBe(`https://111111111111.dkr.ecr.${region}.${suffix}`);
+  });
+
   it('returns one authorization entry per asked registry', async () => {
     const creds = fake.issueCredentials({ roleArn: SOURCE_ROLE });
     const out = await ecr(creds).send(new GetAuthorizationTokenCommand({ registryIds: ['111111111111', '222222222222'] }));

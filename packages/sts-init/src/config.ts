@@ -176,7 +176,7 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   const region = get('region', 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
   if (!partitionOf(region)) {
     throw new ConfigError(
-      `--region / AWS_REGION: "${region}" is not a region of any AWS partition (${PARTITIONS.map((p) => p.id).join(', ')}), e.g. us-east-1, cn-north-1, eusc-de-east-1`,
+      `--region / AWS_REGION: ${JSON.stringify(region)} is not a region of any AWS partition (${PARTITIONS.map((p) => p.id).join(', ')}), e.g. us-east-1, cn-north-1, eusc-de-east-1`,
     );
   }
   // Checked here so a bad proxy URL is a configuration error (exit 2); the AWS clients read the same variables.

@@ -6,6 +6,7 @@ import { authenticate, headerValue, type AuthResult } from './auth.js';
 import type { AwsCall, FakeContext, Reply } from './context.js';
 import type { FakeService } from './faults.js';
 import { callerArn } from './sts.js';
+import { partitionOf } from '../../../packages/credential-helper/src/partitions.js';
 
 const TARGETS: Record<string, FakeService> = {
   AmazonEC2ContainerRegistry_V20150921: 'ecr',
@@ -67,7 +68,8 @@ function privateToken(input: Record<string, unknown>, auth: AuthResult & { ok: t
     return {
       authorizationToken: basicToken(token.password),
       expiresAt: token.expiresAt / 1000,
-      proxyEndpoint: `https://${registryId}.dkr.ecr.${region}.amazonaws.com`,
+      // Under the region's partition, as ECR answers (cn-north-1: .amazonaws.com.cn, eusc-de-east-1: .amazonaws.eu).
+      proxyEndpoint: `https://${registryId}.dkr.ecr.${region}.${partitionOf(region)?.dnsSuffix ?? 'amazonaws.com'}`,
     };
   });
   return jsonReply({ authorizationData });
