@@ -60,10 +60,10 @@ describe('the DaemonSet', () => {
     expect(ds.spec.updateStrategy.rollingUpdate.maxSurge).toBe(0);
   });
 
-  it('stays off Fargate nodes, which its tolerate-everything toleration would otherwise leave Pending pods on', () => {
+  it('stays off Fargate nodes (its tolerate-everything toleration would leave Pending pods there) and EKS Auto Mode nodes (read-only, SELinux)', () => {
     expect(pod.tolerations).toContainEqual({ operator: 'Exists' });
     const exprs = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.flatMap((t: any) => t.matchExpressions);
-    expect(exprs).toContainEqual({ key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['fargate'] });
+    expect(exprs).toContainEqual({ key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['fargate', 'auto'] });
   });
 
   it('names its install after its namespace unless INSTALL is set, so two installs own only their own files', () => {
