@@ -220,7 +220,7 @@ describe('cred-refresher', () => {
     // sts-init's default-chain source (as with EKS Pod Identity), chained into a target role.
     const other = join(dir, '..', 'from-container');
     fake.resetCalls();
-    const init = await stsInit(['--dir', other, '--target-role-arn', TARGET_ROLE], {
+    const init = await stsInit(['--dir', other, '--target-role-arn', TARGET_ROLE, '--margin', '2s'], {
       PATH: env.PATH!, HOME: env.HOME!, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', ...fake.endpointEnv(),
       AWS_CONTAINER_CREDENTIALS_FULL_URI: r.containerUrl!, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
     });

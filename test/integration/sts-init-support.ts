@@ -30,6 +30,8 @@ export async function irsaEnv(fake: FakeAws, dir: string, extra: Record<string, 
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ROLE_ARN: SOURCE_ROLE,
     AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+    // Sessions here last seconds; the production floor (60 s) would hold every refresh back.
+    REFRESH_FLOOR: '200ms',
     ...extra,
   });
 }

@@ -289,6 +289,29 @@ describe('faults', () => {
     await expect(publicCall()).resolves.toBeDefined(); // faults are per service
   });
 
+  it('hostile modes bend real answers: expired, year 9999, empty, truncated, and an error echoing the request', async () => {
+    const webCall = () => webIdentity().catch((e: unknown) => e as Error);
+    fake.faults.set('sts', { mode: 'expired', count: 1 });
+    const expired = await sts().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: SOURCE_ROLE, RoleSessionName: 's', WebIdentityToken: fake.signToken({ sub: SUB }) }));
+    expect(expired.Credentials!.Expiration!.getTime()).toBeLessThan(fake.now());
+    fake.faults.set('ecr', { mode: 'expired', count: 1 });
+    expect((await ecrCall()).authorizationData![0]!.expiresAt!.toISOString()).toBe('2015-01-01T00:00:00.000Z');
+    fake.faults.set('all', { mode: 'year-9999', count: 2 });
+    expect((await ecrCall()).authorizationData![0]!.expiresAt!.getUTCFullYear()).toBe(9999);
+    expect((await publicCall()).authorizationData!.expiresAt!.getUTCFullYear()).toBe(9999);
+    for (const mode of ['empty', 'truncated'] as const) {
+      fake.faults.set('ecr', { mode, count: 1 });
+      const answer = await ecrCall().catch((e: unknown) => e);
+      expect(answer instanceof Error || !(answer as { authorizationData?: unknown[] }).authorizationData?.length).toBe(true);
+    }
+    const token = fake.signToken({ sub: SUB });
+    fake.faults.set('sts', { mode: 'echo', count: 1 });
+    const echoed = await failure(sts().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: SOURCE_ROLE, RoleSessionName: 's', WebIdentityToken: token })));
+    expect(echoed.name).toBe('InvalidParameterValue');
+    expect(echoed.message).toContain(token);
+    expect(await webCall()).not.toBeInstanceOf(Error);
+  });
+
   it('drops the connection when down', async () => {
     fake.faults.set('ecr-public', { mode: 'down' });
     const error = await failure(publicCall());

@@ -156,6 +156,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       HOME: work,
     };
     const tuning = {
+      // Sessions in tests last seconds; the production floor (60 s) between refreshes would hold them back.
+      REFRESH_FLOOR: '500ms',
       ...(opts.margin ? { CREDENTIALS_MARGIN: opts.margin } : {}),
       ...(opts.refreshFraction ? { REFRESH_FRACTION: String(opts.refreshFraction) } : {}),
       ...(opts.ecrRefreshFraction ? { ECR_REFRESH_FRACTION: String(opts.ecrRefreshFraction) } : {}),

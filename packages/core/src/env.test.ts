@@ -41,3 +41,26 @@ describe(parseFlags.name, () => {
 describe(listFrom.name, () => {
   it('splits on commas and drops blanks', () => expect(listFrom(' a, ,b,')).toEqual(['a', 'b']));
 });
+
+describe('bounds and one-line errors (issues 9 and 10)', () => {
+  it('refuses durations a timer cannot hold (2^31 ms overflowed to 1 ms)', async () => {
+    const { MAX_TIMER_MS, timerMs } = await import('./env.js');
+    expect(() => durationFrom({ T: '2147484s' }, 'T', 7)).toThrow(/T: "2147484s" is out of range; use between 1ms and/);
+    expect(durationFrom({ T: '1h' }, 'T', 7, { maxMs: 3_600_000 })).toBe(3_600_000);
+    expect(() => durationFrom({ T: '61m' }, 'T', 7, { maxMs: 3_600_000 })).toThrow(/between 1ms and 1h/);
+    expect(timerMs(2 ** 31 + 5)).toBe(MAX_TIMER_MS);
+    expect(timerMs(-5)).toBe(0);
+  });
+
+  it('fractions are bounded to 0.1..0.9 (1e-9 gave ~100 STS calls a second)', () => {
+    for (const bad of ['1e-9', '0.05', '0.95', '.', '0x1']) expect(() => fractionFrom(bad, 'F', 0.5)).toThrow(ConfigError);
+    expect(fractionFrom('0.1', 'F', 0.5)).toBe(0.1);
+  });
+
+  it('a ConfigError is one line whatever the value held', async () => {
+    const { oneLine } = await import('./env.js');
+    const err = new ConfigError('X: "a\nb\r\u001b[31mc\u2028" is bad');
+    expect(err.message).toBe('X: "a\\nb\\r\\u001b[31mc\\u2028" is bad');
+    expect(oneLine('tab\there')).toBe('tab\\there');
+  });
+});

@@ -3,9 +3,63 @@
  * everything below that receives the config and never reads process.env.
  */
 
-/** A bad input: the message names what is wrong and what to do, on one line. */
+/**
+ * Makes any text safe for a one-line message: control characters (newlines, escapes, NUL, DEL, C1) are written as
+ * `\n`, `\t` or `\uXXXX`, so a value with a newline cannot forge a second log or error line.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A bad input: the message names what is wrong and what to do, always on one line (see oneLine). Exit code 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  constructor(message: string) {
+    super(oneLine(message));
+  }
+}
+
+/** The longest delay a Node timer holds (2^31-1 ms, about 24.8 days); longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay a timer can really wait: negative and NaN become 0, anything above MAX_TIMER_MS becomes MAX_TIMER_MS. */
+export function timerMs(ms: number): number {
+  return Number.isNaN(ms) ? 0 : Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
+/** Own keys only: `constructor`, `__proto__` and `toString` are never in a validation table. */
+export function hasOwn<T extends object>(table: T, key: string): key is Extract<keyof T, string> {
+  return Object.prototype.hasOwnProperty.call(table, key);
+}
+
+export interface DurationBounds {
+  /** Inclusive, ms; default 1. */
+  minMs?: number;
+  /** Inclusive, ms; default MAX_TIMER_MS, the longest a timer can wait. */
+  maxMs?: number;
+}
+
+/** Throws a one-line ConfigError unless minMs <= ms <= maxMs. */
+export function checkDurationBounds(ms: number, text: string, name: string, bounds: DurationBounds = {}): number {
+  const min = bounds.minMs ?? 1;
+  const max = bounds.maxMs ?? MAX_TIMER_MS;
+  if (!(ms >= min && ms <= max)) {
+    throw new ConfigError(`${name}: "${text}" is out of range; use between ${formatMs(min)} and ${formatMs(max)}`);
+  }
+  return ms;
+}
+
+/** `90s`, `25m`, `1h`, `500ms`: the largest whole unit. */
+export function formatMs(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -32,18 +86,21 @@ export function firstSet(env: Env, ...names: string[]): string | undefined {
   return undefined;
 }
 
-export function durationFrom(env: Env, name: string, fallbackMs: number): number {
+/** A duration from env, in ms, within `bounds` (default: 1 ms to the longest timer); ConfigError otherwise. */
+export function durationFrom(env: Env, name: string, fallbackMs: number, bounds: DurationBounds = {}): number {
   const value = firstSet(env, name);
-  const ms = value === undefined ? fallbackMs : parseDuration(value, name);
-  if (ms <= 0) throw new ConfigError(`${name}: must be greater than zero, got "${value}"`);
-  return ms;
+  if (value === undefined) return fallbackMs;
+  return checkDurationBounds(parseDuration(value, name), value, name, bounds);
 }
 
-export function fractionFrom(text: string | undefined, name: string, fallback: number): number {
+/** The bounds of every refresh fraction: below 0.1 a refresher would hammer STS, above 0.9 cut it too fine. */
+export const FRACTION_BOUNDS = { min: 0.1, max: 0.9 } as const;
+
+export function fractionFrom(text: string | undefined, name: string, fallback: number, bounds: { min: number; max: number } = FRACTION_BOUNDS): number {
   if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || value >= 1) {
-    throw new ConfigError(`${name}: "${text}" is not a fraction between 0 and 1 (exclusive), e.g. 0.5`);
+  const value = /^\s*\d*\.?\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= bounds.min && value <= bounds.max)) {
+    throw new ConfigError(`${name}: "${text}" is not a fraction between ${bounds.min} and ${bounds.max}, e.g. 0.5`);
   }
   return value;
 }

@@ -34,3 +34,22 @@ describe(withFileLock.name, () => {
     await expect(withFileLock(path, async () => 'never', { timeoutMs: 30 })).rejects.toBeInstanceOf(LockTimeoutError);
   });
 });
+
+describe('the lock is released on every exit path (issue 9: a deadline exit left it behind for 10 s)', () => {
+  it('process.exit while holding it removes the lock file', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'lock-exit-'));
+    const target = join(dir, 'cache.json');
+    const lockModule = new URL('./lock.ts', import.meta.url).pathname;
+    const script = `const { withFileLock } = await import(${JSON.stringify(lockModule)});
+await withFileLock(${JSON.stringify(target)}, async () => { process.stdout.write(String(require('node:fs').existsSync(${JSON.stringify(`${target}.lock`)}))); process.exit(3); });`;
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script.replace("require('node:fs')", "(await import('node:fs'))")], { encoding: 'utf8' });
+    expect(out.stdout).toBe('true');
+    expect(out.status).toBe(3);
+    expect(existsSync(`${target}.lock`)).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@
  * helper, by every concurrent `get` and by the refresher). The lock is a sibling file created with O_EXCL; a holder
  * that died leaves it behind, so a lock older than `staleMs` is taken over.
  */
+import { unlinkSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fullJitter } from './backoff.js';
@@ -19,14 +20,35 @@ export class LockTimeoutError extends Error {
   override name = 'LockTimeoutError';
 }
 
+/** Locks this process holds: released on every exit path, process.exit at a deadline included. */
+const held = new Set<string>();
+let exitHookInstalled = false;
+
+function releaseOnExit(lockPath: string): void {
+  held.add(lockPath);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const path of held) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // gone already
+      }
+    }
+  });
+}
+
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const lockPath = `${path}.lock`;
   const timeoutMs = opts.timeoutMs ?? 5000;
   const staleMs = opts.staleMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
+    if (opts.signal?.aborted) throw new LockTimeoutError(`gave up waiting for the lock of ${path}`);
     try {
       const handle = await open(lockPath, 'wx', 0o600);
+      releaseOnExit(lockPath);
       await handle.close();
       break;
     } catch (err) {
@@ -39,6 +61,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
   try {
     return await fn();
   } finally {
+    held.delete(lockPath);
     await unlink(lockPath).catch(() => {});
   }
 }

@@ -36,3 +36,21 @@ describe(createLogger.name, () => {
     expect(lines).toEqual([]);
   });
 });
+
+describe('validation tables have no prototype keys (issue 10)', () => {
+  it('isLevel refuses constructor, __proto__ and toString', async () => {
+    const { isLevel } = await import('./log.js');
+    for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) expect(isLevel(key)).toBe(false);
+    expect(isLevel('warn')).toBe(true);
+  });
+
+  it('error messages (server text) are one line, scrubbed and bounded in logs', () => {
+    const { lines, log } = capture();
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl';
+    log.error('failed', { err: new Error(`echo: WebIdentityToken=${jwt}\nsecond line ${'y'.repeat(2000)}`) });
+    const message = JSON.parse(lines[0]!).err.message as string;
+    expect(message).not.toContain(jwt.slice(0, 12));
+    expect(message).not.toContain('\n');
+    expect(message.length).toBeLessThanOrEqual(501);
+  });
+});

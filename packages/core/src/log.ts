@@ -2,9 +2,11 @@
  * Structured logging: one JSON object a line. Secrets never reach a sink: any field whose name looks like a secret is
  * replaced before serialisation, and error objects are reduced to name, code and message.
  */
-import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ensureDirSync } from './ensure-dir.js';
+import { openAppendSync } from './file-guard.js';
+import { serverText } from './server-text.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -25,13 +27,14 @@ const SECRET_KEY = /secret|token|password|passwd|authorization|credential|signat
 const REDACTED = '[redacted]';
 
 export function isLevel(text: string): text is Level {
-  return text in LEVELS;
+  return Object.prototype.hasOwnProperty.call(LEVELS, text);
 }
 
 function scrub(value: unknown, depth = 0): unknown {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    return { name: value.name, ...(code === undefined ? {} : { code }), message: value.message };
+    // Error messages often carry server text (an echoed request, a token): one line, scrubbed, bounded.
+    return { name: value.name, ...(code === undefined ? {} : { code }), message: serverText(value.message, 500) };
   }
   if (value === null || typeof value !== 'object' || depth > 4) return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
@@ -70,18 +73,20 @@ export const nullSink: Sink = () => {};
 
 /**
  * Appends to a file when it can be opened now (creating its directory, 0700), else falls back to stderr: a read-only
- * root filesystem or a missing HOME must degrade to stderr, never to a crash or a hang.
+ * root filesystem, a missing HOME, or a path that is a FIFO or device (which could block every write) must degrade
+ * to stderr, never to a crash or a hang.
  */
 export function fileSinkOrStderr(path: string): Sink {
+  let fd: number;
   try {
     ensureDirSync(dirname(path), 0o700);
-    closeSync(openSync(path, 'a', 0o600));
+    fd = openAppendSync(path, 0o600);
   } catch {
     return stderrSink;
   }
   return (line) => {
     try {
-      appendFileSync(path, line, { mode: 0o600 });
+      writeSync(fd, line);
     } catch {
       stderrSink(line);
     }

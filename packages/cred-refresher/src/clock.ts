@@ -5,11 +5,11 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** setTimeout holds at most 2^31-1 ms (24.8 days); longer waits are clamped (the keeper re-plans on firing). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { timerMs } from '@ecr-proxy/core';
 
+/** setTimeout holds at most 2^31-1 ms (24.8 days); longer waits are clamped (the keeper re-plans on firing). */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS)),
+  setTimeout: (fn, ms) => setTimeout(fn, timerMs(ms)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

@@ -17,6 +17,9 @@ export interface KeeperInit<T> {
   validUntil: (value: T) => number;
   clock: Clock;
   attemptTimeoutMs: number;
+  /** After a success the next refresh is never sooner than this (ms): a value that claims to be due at once (a
+   * short or hostile expiry) cannot turn the keeper into a tight loop. Default 0. */
+  floorMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   random?: () => number;
@@ -121,7 +124,7 @@ export class Keeper<T> {
       this.value = value;
       this.failures = 0;
       this.init.onSuccess?.(value);
-      this.schedule(this.init.dueAt(value));
+      this.schedule(Math.max(this.init.dueAt(value), clock.now() + (this.init.floorMs ?? 0)));
     } catch (err) {
       if (this.stopped) return;
       this.failures += 1;

@@ -1,8 +1,8 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
-import { ConfigError, createLogger, dirModeFor, ensureDir, removeLeftoverTemps, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, dirModeFor, ensureDir, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fileTokenCache } from '@ecr-proxy/credential-helper';
-import { credentialsPath, readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
-import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, sourceFor } from '@ecr-proxy/sts-init/lib';
+import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
+import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, removeTempsOf, sourceFor } from '@ecr-proxy/sts-init/lib';
 import { systemClock } from './clock.js';
 import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
 import { listen, type Listening } from './http.js';
@@ -19,9 +19,8 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
     config = refresherConfig({ argv, env, selfExecutable: standaloneExecutable() });
     await ensureWritableDir(config.dir, config.fileMode);
     if (config.ecrRegistries.length > 0) await ensureDir(config.ecrCacheDir, dirModeFor(config.fileMode));
-    // sts-init has exited by now, so the refresher is the only writer of credentials.json.
-    const leftovers = await removeLeftoverTemps(credentialsPath(config.dir));
-    if (leftovers.length > 0) log.info('removed temp files left by an interrupted write', { files: leftovers });
+    // sts-init has exited by now, so the refresher is the only writer of credentials.json and the profiles.
+    await removeTempsOf({ ...config, ...(config.containerCredentials ? { containerTokenFile: config.containerCredentials.tokenFile } : {}) }, log);
   } catch (err) {
     process.stderr.write(`cred-refresher: ${err instanceof ConfigError ? err.message : describe(err)}\n`);
     return err instanceof ConfigError ? 2 : 1;
@@ -29,17 +28,23 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   if (config.ecrRegistries.length > 0 && !config.cacheIdentityExplicit) {
     log.warn('ECR_LOGIN_CACHE_IDENTITY is not set: the registry finds the warmed tokens only if its env derives the same identity', { identity: config.cacheIdentity });
   }
-  // Caught from here on: a signal during start-up still ends in an orderly exit 0.
+  // Caught from here on: a signal during start-up still ends in an orderly exit 0. SIGHUP (a closed terminal, some
+  // supervisors) stops the same way: its default would kill the process between writes.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(name, () => resolve(name));
   });
   const dir = config.dir;
   const mode = config.fileMode;
-  const refresher = new Refresher(config, {
+  let refresher: Refresher | undefined;
+  const sts = lazyStsApi(config.region, {
+    onServerDate: (date) => {
+      if (refresher) refresher.clockSkewMs = date - systemClock.now();
+    },
+  });
+  refresher = new Refresher(config, {
     clock: systemClock,
     log,
-    obtain: sourceFor(config.source, lazyStsApi(config.region)),
+    obtain: sourceFor(config.source, sts, { marginMs: config.marginMs, now: () => systemClock.now() }),
     readCredentials: () => readCredentials(dir),
     writeCredentials: (creds) => writeCredentials(dir, creds, mode),
     tokenCache: fileTokenCache(config.ecrCacheDir, { fileMode: mode }),
@@ -64,7 +69,9 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     process.stderr.write(`cred-refresher: cannot listen: ${describe(err)}\n`);
-    return 1;
+    // An address this host does not have or cannot resolve is a configuration error; a port in use is not.
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EINVAL' ? 2 : 1;
   }
 
   await refresher.start();

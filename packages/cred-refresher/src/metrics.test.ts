@@ -19,4 +19,12 @@ describe(Metrics.name, () => {
     expect(text).toContain('cred_refresher_refresh_total{kind="ecr",result="success",reason="none"} 0\n');
     expect(text).toContain('cred_refresher_last_refresh_timestamp_seconds{kind="sts"} 1700000000\n');
   });
+
+  it('labels the principal and shows the clock skew (issue 9)', () => {
+    const m = new Metrics();
+    const text = m.render({ credentialsExpiresAt: undefined, ecrTokens: [], principal: 'arn:aws:sts::123456789012:assumed-role/r/s', clockSkewMs: -1500 }, 0);
+    expect(text).toContain('cred_refresher_principal_info{principal="arn:aws:sts::123456789012:assumed-role/r/s"} 1\n');
+    expect(text).toContain('cred_refresher_clock_skew_seconds -1.5\n');
+    expect(new Metrics().render({ credentialsExpiresAt: undefined, ecrTokens: [] }, 0)).not.toMatch(/^cred_refresher_(principal_info|clock_skew_seconds)[ {]/m);
+  });
 });

@@ -1,9 +1,13 @@
-/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: four families. */
+/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: six families. */
 export type Kind = 'sts' | 'ecr';
 
 export interface Snapshot {
   /** Epoch ms of the real credential expiry, if any credentials are held. */
   credentialsExpiresAt: number | undefined;
+  /** The ARN the held credentials act as, if known. */
+  principal?: string | undefined;
+  /** AWS's clock minus ours, ms, from the Date of the last STS answer; undefined before any. */
+  clockSkewMs?: number | undefined;
   ecrTokens: Array<{ registry: string; expiresAt: number | undefined }>;
 }
 
@@ -52,6 +56,10 @@ export class Metrics {
     for (const t of snapshot.ecrTokens) {
       if (t.expiresAt !== undefined) out.push(`cred_refresher_ecr_token_expiry_seconds${labels({ registry: t.registry })} ${num((t.expiresAt - now) / 1000)}`);
     }
+    family('cred_refresher_principal_info', 'gauge', 'The principal (assumed-role ARN) the held AWS credentials act as; always 1.');
+    if (snapshot.principal) out.push(`cred_refresher_principal_info${labels({ principal: snapshot.principal })} 1`);
+    family('cred_refresher_clock_skew_seconds', 'gauge', "AWS's clock minus this host's, from the Date header of the last STS answer.");
+    if (snapshot.clockSkewMs !== undefined) out.push(`cred_refresher_clock_skew_seconds ${num(snapshot.clockSkewMs / 1000)}`);
     family('cred_refresher_refresh_total', 'counter', 'Refresh attempts by kind (sts, ecr), result and failure reason.');
     for (const s of [...this.refreshes.values()].sort((a, b) => `${a.kind}${a.result}${a.reason}`.localeCompare(`${b.kind}${b.result}${b.reason}`))) {
       out.push(`cred_refresher_refresh_total${labels({ kind: s.kind, result: s.result, reason: s.reason })} ${s.count}`);

@@ -48,7 +48,7 @@ function setup(opts: { stored?: StoredCredentials; registries?: boolean } = {}) 
     random: () => 0.5,
   };
   const refresher = new Refresher(
-    { marginMs: 10_000, refreshFraction: 0.5, ecrRefreshFraction: 0.4, ecrRegistries: opts.registries ? [REGISTRY] : [], cacheIdentity: 'id', timeoutMs: 5000 },
+    { marginMs: 10_000, refreshFraction: 0.5, ecrRefreshFraction: 0.4, ecrRegistries: opts.registries ? [REGISTRY] : [], cacheIdentity: 'id', timeoutMs: 5000, refreshFloorMs: 1000 },
     deps,
   );
   return {

@@ -2,8 +2,8 @@
  * The refresher: one Keeper for the STS credentials (credentials.json) and one per ECR registry (the helper's token
  * cache), their readiness, liveness and metrics. No timers here: the keepers own all scheduling.
  */
-import type { Logger } from '@ecr-proxy/core';
-import { cacheKey, refreshToken, type AuthEntry, type EcrRegistry, type FetchToken, type TokenCache } from '@ecr-proxy/credential-helper';
+import { expiryProblem, type Logger } from '@ecr-proxy/core';
+import { cacheKey, isSane, refreshToken, type AuthEntry, type EcrRegistry, type FetchToken, type TokenCache } from '@ecr-proxy/credential-helper';
 import type { StoredCredentials } from '@ecr-proxy/sts-init';
 import { describe, fromStored, SourceError, toStored, type TemporaryCredentials, type RefresherConfig } from '@ecr-proxy/sts-init/lib';
 import type { Clock } from './clock.js';
@@ -26,7 +26,7 @@ export interface RefresherDeps {
 export type RefresherSettings = Pick<
   RefresherConfig,
   'marginMs' | 'refreshFraction' | 'ecrRefreshFraction' | 'ecrRegistries' | 'cacheIdentity' | 'timeoutMs'
->;
+> & Partial<Pick<RefresherConfig, 'refreshFloorMs'>>;
 
 export interface Readiness {
   ready: boolean;
@@ -38,6 +38,8 @@ export class Refresher {
   readonly sts: Keeper<StoredCredentials>;
   readonly ecr: Array<{ registry: EcrRegistry; keeper: Keeper<AuthEntry> }>;
   private ecrStarted = false;
+  /** AWS's clock minus ours (ms), from the Date of the last STS answer. */
+  clockSkewMs: number | undefined;
 
   constructor(
     private readonly settings: RefresherSettings,
@@ -45,10 +47,12 @@ export class Refresher {
   ) {
     const { clock, log } = deps;
     const attemptTimeoutMs = Math.min(settings.timeoutMs, 60_000);
+    const floorMs = settings.refreshFloorMs ?? 60_000;
     this.sts = new Keeper<StoredCredentials>({
       name: 'sts',
       clock,
       attemptTimeoutMs,
+      floorMs,
       ...(deps.random ? { random: deps.random } : {}),
       refresh: async (signal) => {
         const creds = await deps.obtain(signal);
@@ -64,7 +68,7 @@ export class Refresher {
       validUntil: (c) => Date.parse(c.Expiration),
       onSuccess: (c) => {
         this.metrics.success('sts', clock.now());
-        log.info('credentials refreshed', { roleArn: c.RoleArn, expiration: c.Expiration });
+        log.info('credentials refreshed', { principal: c.Principal, roleArn: c.RoleArn, expiration: c.Expiration });
         this.startEcr();
       },
       onFailure: (reason, err, retryInMs) => {
@@ -83,9 +87,14 @@ export class Refresher {
         name: `ecr ${registry.host}`,
         clock,
         attemptTimeoutMs,
+        floorMs,
         ...(deps.random ? { random: deps.random } : {}),
         refresh: async (signal) => {
-          const { entry } = await refreshToken(registry, { cache: deps.tokenCache, fetchToken, identity: settings.cacheIdentity, log, now: () => clock.now() }, signal);
+          const { entry } = await refreshToken(
+            registry,
+            { cache: deps.tokenCache, fetchToken, identity: settings.cacheIdentity, log, now: () => clock.now(), marginMs: settings.marginMs },
+            signal,
+          );
           // refreshToken only warns when the cache write fails; for us an unwritten token is a failed refresh.
           const stored = await deps.tokenCache.get(cacheKey(settings.cacheIdentity, registry)).catch(() => undefined);
           if (stored?.AuthorizationToken !== entry.AuthorizationToken) {
@@ -114,7 +123,10 @@ export class Refresher {
       this.deps.log.info('no usable credentials.json yet; obtaining credentials', { error: describe(err) });
       return undefined;
     });
-    const usable = stored && Date.parse(stored.Expiration) > now ? stored : undefined;
+    // Sane, not merely unexpired: a year-9999 file would otherwise be held and never refreshed.
+    const problem = stored && expiryProblem(Date.parse(stored.Expiration), now, { marginMs: 0 });
+    if (stored && problem) this.deps.log.warn('credentials.json has an expiry that is not sane; obtaining new credentials', { problem, expiration: stored.Expiration });
+    const usable = stored && !problem ? stored : undefined;
     this.sts.start(usable);
     if (usable) this.startEcr();
   }
@@ -126,7 +138,7 @@ export class Refresher {
       void this.deps.tokenCache
         .get(cacheKey(this.settings.cacheIdentity, registry))
         .catch(() => undefined)
-        .then((entry) => keeper.start(entry));
+        .then((entry) => keeper.start(entry && isSane(entry, this.deps.clock.now()) ? entry : undefined));
     }
   }
 
@@ -158,6 +170,8 @@ export class Refresher {
     return this.metrics.render(
       {
         credentialsExpiresAt: this.sts.current ? Date.parse(this.sts.current.Expiration) : undefined,
+        principal: this.sts.current?.Principal,
+        clockSkewMs: this.clockSkewMs,
         ecrTokens: this.ecr.map(({ registry, keeper }) => ({
           registry: registry.host,
           expiresAt: keeper.current ? Date.parse(keeper.current.ExpiresAt) : undefined,

@@ -31,3 +31,24 @@ describe(cacheKey.name, () => {
     expect(cacheKey('id', parseEcrRegistry('public.ecr.aws')!)).toBe(`ecr-public-${hash}`);
   });
 });
+
+describe('identityPlan', () => {
+  it('keys profiles and the bare default chain by the resolved access key (the reference\'s keying), not the profile name', async () => {
+    const { identityPlan, resolveIdentity } = await import('./cache-key.js');
+    expect(identityPlan({ AWS_PROFILE: 'p', AWS_CONFIG_FILE: '/c' })).toEqual({ kind: 'resolved' });
+    expect(identityPlan({})).toEqual({ kind: 'resolved' });
+    expect(await resolveIdentity({ kind: 'resolved' }, async () => 'ASIAB')).toBe('key:ASIAB');
+    expect(identityPlan({ AWS_PROFILE: 'p', ECR_LOGIN_CACHE_IDENTITY: 'pinned' })).toEqual({ kind: 'fixed', identity: 'pinned' });
+    expect(identityPlan({ AWS_ROLE_ARN: 'arn:r' })).toEqual({ kind: 'fixed', identity: 'role:arn:r' });
+  });
+
+  it('keys the container endpoint by its authorization token too: two tokens are two principals', async () => {
+    const { identityPlan, resolveIdentity } = await import('./cache-key.js');
+    const uri = 'http://169.254.170.23/v1/credentials';
+    const a = await resolveIdentity(identityPlan({ AWS_CONTAINER_CREDENTIALS_FULL_URI: uri, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'tok-a' }), async () => 'x');
+    const b = await resolveIdentity(identityPlan({ AWS_CONTAINER_CREDENTIALS_FULL_URI: uri, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'tok-b' }), async () => 'x');
+    expect(a).not.toBe(b);
+    expect(a.startsWith(`container:${uri}#`)).toBe(true);
+    expect(a).not.toContain('tok-a');
+  });
+});

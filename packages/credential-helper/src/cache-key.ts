@@ -1,10 +1,44 @@
 /**
  * The cache key. The reference keys tokens by a hash of the temporary access key id, so under IRSA, SSO or any
- * assumed role every process misses. We key by a stable identity read from the env alone, so the cache is looked at
- * before any credentials are resolved and a hit costs no AWS call at all.
+ * assumed role every process misses. Where the env alone names the principal (ECR_LOGIN_CACHE_IDENTITY, a role
+ * ARN, a static key id) we key by that, so the cache is looked at before any credentials are resolved and a hit
+ * costs no AWS call at all. Where it does not (a profile, whose credential_process may switch roles; the default
+ * chain), the identity must follow what the credentials really are: see identityPlan and docs/design.md.
  */
-import { firstSet, sha256Base64, type Env } from '@ecr-proxy/core';
+import { firstSet, readRegularFile, sha256Base64, type Env } from '@ecr-proxy/core';
 import type { EcrRegistry } from './registry-host.js';
+
+/**
+ * How the helper learns its cache identity:
+ * - `fixed`: from the env alone (explicit, role ARN, static key);
+ * - `container`: the container endpoint's URI plus a hash of its authorization token (read at `get` time from
+ *   AWS_CONTAINER_AUTHORIZATION_TOKEN or _TOKEN_FILE): two pods' tokens are two principals;
+ * - `resolved`: by the access key id the SDK chain resolves to, as the reference keys (profiles and the default
+ *   chain name no stable principal; keying by the profile name served role A's token after it switched to B).
+ */
+export type IdentityPlan =
+  | { kind: 'fixed'; identity: string }
+  | { kind: 'container'; base: string; token?: string; tokenFile?: string }
+  | { kind: 'resolved' };
+
+export function identityPlan(env: Env): IdentityPlan {
+  const derived = cacheIdentity(env);
+  if (derived.startsWith('container:') && !firstSet(env, 'ECR_LOGIN_CACHE_IDENTITY')) {
+    const token = firstSet(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN');
+    const tokenFile = firstSet(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE');
+    return { kind: 'container', base: derived, ...(token ? { token } : {}), ...(tokenFile ? { tokenFile } : {}) };
+  }
+  if (derived === 'default' || derived.startsWith('profile:')) return { kind: 'resolved' };
+  return { kind: 'fixed', identity: derived };
+}
+
+/** The identity of a plan, at `get` time. `accessKeyId` resolves the chain's credentials (only for `resolved`). */
+export async function resolveIdentity(plan: IdentityPlan, accessKeyId: () => Promise<string>): Promise<string> {
+  if (plan.kind === 'fixed') return plan.identity;
+  if (plan.kind === 'resolved') return `key:${await accessKeyId()}`;
+  const token = plan.token ?? (plan.tokenFile ? (await readRegularFile(plan.tokenFile, 'container authorization token file', 64 * 1024)).trim() : '');
+  return token ? `${plan.base}#${sha256Base64(token)}` : plan.base;
+}
 
 export function cacheIdentity(env: Env): string {
   const explicit = firstSet(env, 'ECR_LOGIN_CACHE_IDENTITY');

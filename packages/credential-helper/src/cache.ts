@@ -3,9 +3,8 @@
  * so either helper can read what the other wrote. Unlike the reference, writers take a lock and merge, so
  * concurrent `get`s never lose each other's entries.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dirModeFor, ensureDir, withFileLock, writeFileAtomic } from '@ecr-proxy/core';
+import { dirModeFor, ensureDir, expiryProblem, readRegularFile, withFileLock, writeFileAtomic } from '@ecr-proxy/core';
 
 export interface AuthEntry {
   AuthorizationToken: string;
@@ -40,6 +39,14 @@ export function isUnexpired(entry: AuthEntry, now: number): boolean {
   return now < Date.parse(entry.ExpiresAt);
 }
 
+/**
+ * An entry whose expiry makes sense: not past, and not further away than ECR can issue (12 h plus the skew
+ * allowance). A year-9999 entry (a foreign or tampered cache file) would otherwise stay "fresh" for ever.
+ */
+export function isSane(entry: AuthEntry, now: number): boolean {
+  return expiryProblem(Date.parse(entry.ExpiresAt), now, { marginMs: 0 }) === undefined && Date.parse(entry.RequestedAt) <= Date.parse(entry.ExpiresAt);
+}
+
 function isEntry(value: unknown): value is AuthEntry {
   const e = value as Partial<AuthEntry> | null;
   return (
@@ -54,7 +61,8 @@ export async function readCacheFile(path: string): Promise<RegistryCache> {
   const empty: RegistryCache = { Registries: {}, Version: VERSION };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    // Only a regular file, opened non-blocking: a FIFO or device here must not hang a `get`.
+    parsed = JSON.parse(await readRegularFile(path, 'ECR token cache', 16 << 20));
   } catch {
     return empty;
   }

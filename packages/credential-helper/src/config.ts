@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, durationFrom, firstSet, isLevel, listFrom, type Env, type Level } from '@ecr-proxy/core';
-import { cacheIdentity } from './cache-key.js';
+import { identityPlan, type IdentityPlan } from './cache-key.js';
 
 export interface HelperConfig {
   /** undefined: no cache (disabled, or no home directory to put it in). */
@@ -10,7 +10,9 @@ export interface HelperConfig {
   ignoreCredsStorage: boolean;
   allowedRegistries: string[];
   timeoutMs: number;
-  identity: string;
+  identity: IdentityPlan;
+  /** May the SDK chain end at EC2 instance metadata? See allowInstanceRole. */
+  allowInstanceRole: boolean;
   /** The default region, as the reference's Go SDK reads it (AWS_REGION, then AWS_DEFAULT_REGION); for `list`. */
   region: string | undefined;
   log: { target: 'stderr' | 'off' | { file: string }; level: Level };
@@ -33,6 +35,22 @@ function homeOf(env: Env): string | undefined {
   }
 }
 
+/**
+ * ECR_LOGIN_ALLOW_INSTANCE_ROLE=true|false; unset: allowed only when the env names no credential source at all (a
+ * node, where the reference helper uses the instance role too). When a source is named (a profile, IRSA, Pod
+ * Identity, keys), reaching instance metadata means that source failed: the node's role would be used by accident.
+ */
+function allowInstanceRole(env: Env): boolean {
+  const text = firstSet(env, 'ECR_LOGIN_ALLOW_INSTANCE_ROLE');
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (text !== undefined) throw new ConfigError(`ECR_LOGIN_ALLOW_INSTANCE_ROLE: "${text}" must be true or false`);
+  return !firstSet(
+    env, 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_ACCESS_KEY_ID',
+  );
+}
+
 export function helperConfigFromEnv(env: Env): HelperConfig {
   const allowedRegistries = listFrom(env.ECR_LOGIN_ALLOWED_REGISTRIES);
   for (const id of allowedRegistries) {
@@ -52,8 +70,9 @@ export function helperConfigFromEnv(env: Env): HelperConfig {
     cacheDir: env.AWS_ECR_DISABLE_CACHE ? undefined : cacheDir,
     ignoreCredsStorage: env.AWS_ECR_IGNORE_CREDS_STORAGE === 'true',
     allowedRegistries,
-    timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000),
-    identity: cacheIdentity(env),
+    timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000, { minMs: 100, maxMs: 3_600_000 }),
+    identity: identityPlan(env),
+    allowInstanceRole: allowInstanceRole(env),
     region: firstSet(env, 'AWS_REGION', 'AWS_DEFAULT_REGION'),
     log: { target, level },
   };

@@ -23,13 +23,17 @@ function hasEndpointOverride(): boolean {
   return Boolean(process.env.AWS_ENDPOINT_URL_ECR || process.env.AWS_ENDPOINT_URL);
 }
 
-function clientsFor(credentials: EcrCredentials | undefined) {
+/** Fixed credentials, credentials by region, or undefined: the SDK default chain. */
+type CredentialsSetting = EcrCredentials | { perRegion: (region: string) => EcrCredentials } | undefined;
+
+function clientsFor(credentials: CredentialsSetting) {
   const clients = new Map<string, ECRClient | ECRPUBLICClient>();
   return (registry: EcrRegistry): ECRClient | ECRPUBLICClient => {
     const key = registry.kind === 'public' ? 'public' : `${registry.region}/${registry.fips}`;
     let client = clients.get(key);
     if (!client) {
-      const base = { ...clientConfig({ region: registry.region }), ...(credentials ? { credentials } : {}) };
+      const creds = credentials && 'perRegion' in credentials ? credentials.perRegion(registry.region) : credentials;
+      const base = { ...clientConfig({ region: registry.region }), ...(creds ? { credentials: creds } : {}) };
       client = registry.kind === 'public' ? new ECRPUBLICClient(base) : new ECRClient({ ...base, useFipsEndpoint: registry.fips && !hasEndpointOverride() });
       clients.set(key, client);
     }
@@ -43,7 +47,32 @@ export function ecrTokenFetcher(credentials?: EcrCredentials): FetchToken {
   return (registry, signal) => fetchWith(clientFor, registry, signal);
 }
 
-const defaultClientFor = clientsFor(undefined);
+/**
+ * The default chain, resolved once per process and shared by the cache identity (resolvedAccessKeyId) and the ECR
+ * clients, so a profile's credential_process runs once per `get`. AWS_EC2_METADATA_DISABLED, set by main.ts unless
+ * the instance role is allowed, keeps the chain from ending at the node's role.
+ */
+const resolved = new Map<string, ReturnType<ReturnType<typeof fromNodeProviderChain>>>();
+/** Per region, as a client's own default chain: its STS calls (web identity) go to that region's endpoint, and
+ * through the proxy like every other call. */
+function defaultCredentialsIn(region: string): () => ReturnType<ReturnType<typeof fromNodeProviderChain>> {
+  return () => {
+    let creds = resolved.get(region);
+    if (!creds) {
+      creds = fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandlerOptions() } })();
+      resolved.set(region, creds);
+    }
+    return creds;
+  };
+}
+
+/** The access key id the default chain resolves to in `region`: the cache identity where the env names no stable
+ * principal. */
+export async function resolvedAccessKeyId(region: string): Promise<string> {
+  return (await defaultCredentialsIn(region)()).accessKeyId;
+}
+
+const defaultClientFor = clientsFor({ perRegion: defaultCredentialsIn });
 
 export const fetchEcrToken: FetchToken = (registry, signal) => fetchWith(defaultClientFor, registry, signal);
 

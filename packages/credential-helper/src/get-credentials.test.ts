@@ -78,3 +78,64 @@ describe(getCredentials.name, () => {
     expect(lines.join('')).toContain('could not write the token cache');
   });
 });
+
+describe('expiry sanity in the helper (issue 9: a 2015 token replaced a still-valid cached one)', () => {
+  const key = cacheKey('role:arn', registry);
+
+  it.each([
+    ['2015, as moto answers', new Date('2015-01-01T00:00:00Z')],
+    ['year 9999', new Date('9999-12-31T23:59:59Z')],
+    ['not a date', new Date(Number.NaN)],
+  ])('an ECR answer expiring %s is refused; the still-valid cached token is served and stays cached', async (_, expiresAt) => {
+    const good = entryFrom(tokenFor('good', new Date(T0 + 12 * H)), registry, T0);
+    const { cache, entries } = memoryCache({ [key]: good });
+    const { fetchToken } = scriptedFetch(tokenFor('hostile', expiresAt));
+    const result = await getCredentials(HOST, deps({ cache, fetchToken, now: () => T0 + 7 * H }), never);
+    expect(result).toMatchObject({ ok: true, source: 'stale-cache', credentials: { password: 'good' } });
+    expect(entries[key]).toEqual(good);
+  });
+
+  it('a cached entry claiming year 9999 is not served as fresh', async () => {
+    const forever = { ...entryFrom(tokenFor('forever', new Date('9999-12-31T23:59:59Z')), registry, T0) };
+    const { cache } = memoryCache({ [key]: forever });
+    const { fetchToken, calls } = scriptedFetch(tokenFor('new', new Date(T0 + 12 * H)));
+    const result = await getCredentials(HOST, deps({ cache, fetchToken }), never);
+    expect(result).toMatchObject({ ok: true, source: 'ecr', credentials: { password: 'new' } });
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe('the answer first, the cache second (issue 9: 47 of 100 cold gets answered not-found)', () => {
+  it('answers with the fetched token when the cache write does not finish in time', async () => {
+    const stuck = { ...memoryCache().cache, set: () => new Promise<void>(() => {}) };
+    const { fetchToken } = scriptedFetch(tokenFor('fresh', new Date(T0 + 12 * H)));
+    const write = new AbortController();
+    const pending = getCredentials(HOST, deps({ cache: stuck, fetchToken }), never, write.signal);
+    setTimeout(() => write.abort(), 0);
+    await expect(pending).resolves.toMatchObject({ ok: true, source: 'ecr', credentials: { password: 'fresh' } });
+  });
+});
+
+describe('the cache identity follows the principal (issue 9: a profile switching roles kept role A\'s token)', () => {
+  it('keys by what the identity resolves to at get time', async () => {
+    const { cache, entries } = memoryCache();
+    let accessKey = 'ASIAROLEA';
+    const identity = async () => `key:${accessKey}`;
+    const a = scriptedFetch(tokenFor('token-a', new Date(T0 + 12 * H)));
+    await getCredentials(HOST, deps({ cache, fetchToken: a.fetchToken, identity }), never);
+    accessKey = 'ASIAROLEB';
+    const b = scriptedFetch(tokenFor('token-b', new Date(T0 + 12 * H)));
+    const result = await getCredentials(HOST, deps({ cache, fetchToken: b.fetchToken, identity }), never);
+    expect(result).toMatchObject({ ok: true, source: 'ecr', credentials: { password: 'token-b' } });
+    expect(b.calls).toHaveLength(1);
+    expect(Object.keys(entries)).toHaveLength(2);
+  });
+
+  it('a failure to resolve the identity is not-found with the reason, no ECR call', async () => {
+    const { fetchToken, calls } = scriptedFetch(tokenFor('x', new Date(T0 + 12 * H)));
+    const identity = async () => { throw new Error('credential_process exited 1'); };
+    const result = await getCredentials(HOST, deps({ fetchToken, identity }), never);
+    expect(result).toEqual({ ok: false, reason: 'could not resolve the AWS credentials the cache is keyed by: Error: credential_process exited 1' });
+    expect(calls).toHaveLength(0);
+  });
+});

@@ -2,8 +2,8 @@
  * `get` without the protocol: a server URL in, Basic credentials or a reason out. The cache is consulted before any
  * AWS credentials are resolved; a failed refresh falls back to a cached token ECR still accepts.
  */
-import type { Logger } from '@ecr-proxy/core';
-import { isFresh, isUnexpired, type AuthEntry, type TokenCache } from './cache.js';
+import { checkExpiry, serverText, type Logger } from '@ecr-proxy/core';
+import { isFresh, isSane, isUnexpired, type AuthEntry, type TokenCache } from './cache.js';
 import { cacheKey } from './cache-key.js';
 import { decodeToken, type BasicCredentials, type EcrToken, type FetchToken } from './ecr-token.js';
 import { isAllowed, parseEcrRegistry, type EcrRegistry } from './registry-host.js';
@@ -11,12 +11,14 @@ import { isAllowed, parseEcrRegistry, type EcrRegistry } from './registry-host.j
 export interface GetDeps {
   cache: TokenCache;
   fetchToken: FetchToken;
-  /** Stable identity the cache is keyed by; see cache-key.ts. */
-  identity: string;
+  /** The identity the cache is keyed by, or how to learn it at `get` time; see cache-key.ts. */
+  identity: string | ((registry: EcrRegistry) => Promise<string>);
   /** Registry ids and `public`; empty allows all. */
   allowed: readonly string[];
   log: Logger;
   now?: () => number;
+  /** A token expiring within this many ms of now is refused (invalid_expiry). Default 0: only an expired one. */
+  marginMs?: number;
 }
 
 export type GetResult =
@@ -33,23 +35,59 @@ export function entryFrom(token: EcrToken, registry: EcrRegistry, requestedAt: n
   };
 }
 
-/** Fetches a token, checks it decodes to non-empty credentials, and stores it. Shared with the refresher. */
-export async function refreshToken(
+/**
+ * Fetches a token and checks it: it decodes to non-empty credentials and its expiry is sane (not past, not within
+ * the margin, not beyond ECR's 12 h; core's expiry.ts). Throws InvalidTokenError or ExpiryError otherwise, so a bad
+ * answer never reaches the cache nor replaces a good cached token.
+ */
+export async function fetchCheckedToken(
   registry: EcrRegistry,
-  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'identity' | 'log' | 'now'>,
+  deps: Pick<GetDeps, 'fetchToken' | 'now' | 'marginMs'>,
   signal: AbortSignal,
 ): Promise<{ credentials: BasicCredentials; entry: AuthEntry }> {
   const now = deps.now ?? Date.now;
   const requestedAt = now();
   const token = await deps.fetchToken(registry, signal);
   const credentials = decodeToken(token.authorizationToken);
-  const entry = entryFrom(token, registry, requestedAt);
-  try {
-    await deps.cache.set(cacheKey(deps.identity, registry), entry);
-  } catch (err) {
+  checkExpiry(`the ECR token of ${registry.host}`, token.expiresAt, now(), { marginMs: deps.marginMs ?? 0 });
+  return { credentials, entry: entryFrom(token, registry, requestedAt) };
+}
+
+/** How long a `get` holding a token waits for the cache write (the lock may be contended by a burst). */
+export const WRITE_WAIT_MS = 2000;
+
+/**
+ * Fetches a checked token and stores it. Shared with the refresher. The cache write is best effort: with
+ * `writeSignal`, it is given up (the token still returned) when that signal fires, so a caller holding a token never
+ * loses it waiting for the cache lock.
+ */
+export async function refreshToken(
+  registry: EcrRegistry,
+  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'log' | 'now' | 'marginMs'> & { identity: string },
+  signal: AbortSignal,
+  writeSignal?: AbortSignal,
+): Promise<{ credentials: BasicCredentials; entry: AuthEntry }> {
+  const fetched = await fetchCheckedToken(registry, deps, signal);
+  const write = deps.cache.set(cacheKey(deps.identity, registry), fetched.entry).catch((err: unknown) => {
     deps.log.warn('could not write the token cache; going on without it', { err });
+  });
+  if (!writeSignal) await write;
+  else if (!writeSignal.aborted) {
+    // At most WRITE_WAIT_MS for the cache: the caller is waiting for a token we already have.
+    const limit = AbortSignal.any([writeSignal, AbortSignal.timeout(WRITE_WAIT_MS)]);
+    await new Promise<void>((resolve) => {
+      const onAbort = () => {
+        deps.log.warn('the token cache write did not finish in time; answering without it');
+        resolve();
+      };
+      limit.addEventListener('abort', onAbort, { once: true });
+      void write.finally(() => {
+        limit.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
   }
-  return { credentials, entry };
+  return fetched;
 }
 
 async function cached(cache: TokenCache, key: string, log: Logger): Promise<AuthEntry | undefined> {
@@ -70,26 +108,36 @@ function usable(entry: AuthEntry | undefined, valid: boolean): BasicCredentials 
   }
 }
 
-export async function getCredentials(serverUrl: string, deps: GetDeps, signal: AbortSignal): Promise<GetResult> {
+/**
+ * `signal` bounds the ECR call; `writeSignal` (optional) bounds the cache write after it, so the answer goes out in
+ * time whatever the cache lock does.
+ */
+export async function getCredentials(serverUrl: string, deps: GetDeps, signal: AbortSignal, writeSignal?: AbortSignal): Promise<GetResult> {
   const now = deps.now ?? Date.now;
   const registry = parseEcrRegistry(serverUrl);
   if (!registry) return { ok: false, reason: 'not an ECR registry host' };
   const log = deps.log.with({ registry: registry.host });
   if (!isAllowed(registry, deps.allowed)) return { ok: false, reason: 'registry not in ECR_LOGIN_ALLOWED_REGISTRIES' };
 
-  const entry = await cached(deps.cache, cacheKey(deps.identity, registry), log);
-  const fresh = usable(entry, entry !== undefined && isFresh(entry, now()));
+  let identity: string;
+  try {
+    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity(registry);
+  } catch (err) {
+    return { ok: false, reason: `could not resolve the AWS credentials the cache is keyed by: ${(err as Error).name}: ${serverText((err as Error).message)}` };
+  }
+  const entry = await cached(deps.cache, cacheKey(identity, registry), log);
+  const fresh = usable(entry, entry !== undefined && isSane(entry, now()) && isFresh(entry, now()));
   if (fresh) return { ok: true, credentials: fresh, source: 'cache' };
 
   try {
-    const { credentials } = await refreshToken(registry, { ...deps, log }, signal);
+    const { credentials } = await refreshToken(registry, { ...deps, identity, log }, signal, writeSignal);
     return { ok: true, credentials, source: 'ecr' };
   } catch (err) {
-    const stale = usable(entry, entry !== undefined && isUnexpired(entry, now()));
+    const stale = usable(entry, entry !== undefined && isSane(entry, now()) && isUnexpired(entry, now()));
     if (stale) {
       log.warn('refreshing the ECR token failed; serving the cached token, still valid', { err, expiresAt: entry!.ExpiresAt });
       return { ok: true, credentials: stale, source: 'stale-cache' };
     }
-    return { ok: false, reason: `could not get an ECR token: ${(err as Error).name}: ${(err as Error).message}` };
+    return { ok: false, reason: `could not get an ECR token: ${(err as Error).name}: ${serverText((err as Error).message)}` };
   }
 }

@@ -6,7 +6,7 @@
  * With the cache disabled, or with no AWS credentials at all, the reference's cache is a null cache and it prints
  * `{}`; we print the same without making the calls, whose answers could not show.
  */
-import type { Logger } from '@ecr-proxy/core';
+import { checkExpiry, type Logger } from '@ecr-proxy/core';
 import { isFresh, type TokenCache } from './cache.js';
 import { cacheKey } from './cache-key.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
@@ -26,7 +26,8 @@ export interface ListDeps {
   cache: TokenCache | undefined;
   fetchToken: FetchToken;
   aws: ListAws;
-  identity: string;
+  /** The cache identity, or how to learn it (cache-key.ts). */
+  identity: string | ((registry: EcrRegistry) => Promise<string>);
   /** AWS_REGION, else AWS_DEFAULT_REGION, as the Go SDK reads them. */
   region: string | undefined;
   log: Logger;
@@ -55,19 +56,29 @@ export async function listCredentials(deps: ListDeps, signal: AbortSignal): Prom
     log.debug('no AWS credentials; listing nothing, as the reference does', { err });
     return [];
   }
+  let identity: string;
+  try {
+    // ECR Public's region: the one registry list always asks for.
+    identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity(PUBLIC);
+  } catch (err) {
+    log.debug('could not resolve the cache identity; listing what the cache holds', { err });
+    return cachedPairs(cache);
+  }
   try {
     const requestedAt = now();
     const token = await deps.aws.fetchDefaultToken(deps.region, signal);
     const registry = parseEcrRegistry(token.proxyEndpoint);
     if (!registry) throw new Error(`ECR answered with a proxy endpoint that is not an ECR host: ${token.proxyEndpoint}`);
     if (userOf(token.authorizationToken) === undefined) throw new Error('ECR answered with a malformed authorization token');
-    await cache.set(cacheKey(deps.identity, registry), entryFrom(token, registry, requestedAt));
+    // Expiry sanity as everywhere (core's expiry.ts): an expired or absurd token is not cached.
+    checkExpiry(`the ECR token of ${registry.host}`, token.expiresAt, now(), { marginMs: 0 });
+    await cache.set(cacheKey(identity, registry), entryFrom(token, registry, requestedAt));
   } catch (err) {
     log.debug('could not get a token for the default registry', { err });
   }
   try {
-    const cached = await cache.get(cacheKey(deps.identity, PUBLIC));
-    if (!cached || !isFresh(cached, now())) await refreshToken(PUBLIC, { ...deps, cache }, signal);
+    const cached = await cache.get(cacheKey(identity, PUBLIC));
+    if (!cached || !isFresh(cached, now())) await refreshToken(PUBLIC, { ...deps, identity, cache }, signal);
   } catch (err) {
     log.debug('could not get a token for ECR Public', { err });
   }

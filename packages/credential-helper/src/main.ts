@@ -1,6 +1,7 @@
 /** Wiring only: env → config → dependencies → one protocol call. */
-import { ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
+import { resolveIdentity } from './cache-key.js';
 import { helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
@@ -8,6 +9,8 @@ import { runProtocol, type Outcome } from './protocol.js';
 
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
+
+const lazyAccessKeyId = (region: string) => async () => (await import('./ecr-api.js')).resolvedAccessKeyId(region);
 
 const lazyListAws: ListAws = {
   hasCredentials: async (signal) => (await import('./ecr-api.js')).listAws.hasCredentials(signal),
@@ -34,15 +37,20 @@ export async function helperMain(
     throw err;
   }
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
+  // The SDK reads this itself, at call time; the helper's own process is the only one it affects.
+  if (!config.allowInstanceRole) process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const plan = config.identity;
   return runProtocol(args, {
     readStdin: () => (io.stdin ? readStreamBytes(io.stdin) : readStdinBytes()),
     cache: config.cacheDir ? fileTokenCache(config.cacheDir) : nullTokenCache,
     fetchToken: io.fetchToken ?? lazyFetchToken,
-    identity: config.identity,
+    identity: plan.kind === 'fixed' ? plan.identity : (registry) => resolveIdentity(plan, lazyAccessKeyId(registry.region)),
     allowedRegistries: config.allowedRegistries,
     ignoreCredsStorage: config.ignoreCredsStorage,
     timeoutMs: config.timeoutMs,
     log,
+    // The protocol answers at its deadline; this ends the process even if something it waits on is stuck.
+    ...(io.stdin ? {} : { onDeadlineStart: (ms: number) => armWatchdog(ms + 2000, 'docker-credential-ecr-login: no answer within ECR_LOGIN_TIMEOUT; exiting') }),
     list: { aws: io.listAws ?? lazyListAws, region: config.region, cacheEnabled: config.cacheDir !== undefined },
   });
 }

@@ -5,6 +5,7 @@
 import { DeadlineError, withDeadline, type Logger } from '@ecr-proxy/core';
 import type { TokenCache } from './cache.js';
 import type { FetchToken } from './ecr-token.js';
+import type { EcrRegistry } from './registry-host.js';
 import { getCredentials } from './get-credentials.js';
 import { cachedPairs, listCredentials, type ListAws } from './list.js';
 import { goJsonObject, goJsonString, goTrimSpace, scanLinesJoined } from './go-text.js';
@@ -20,12 +21,14 @@ export interface ProtocolDeps {
   readStdin: () => Promise<Buffer | string>;
   cache: TokenCache;
   fetchToken: FetchToken;
-  identity: string;
+  identity: string | ((registry: EcrRegistry) => Promise<string>);
   allowedRegistries: readonly string[];
   ignoreCredsStorage: boolean;
   timeoutMs: number;
   log: Logger;
   now?: () => number;
+  /** Called once the request is read, with the deadline in ms: the wiring arms its last-resort exit from there. */
+  onDeadlineStart?: (ms: number) => void;
   /** For `list`: its extra AWS calls, the default region, and whether the cache is enabled at all. */
   list: { aws: ListAws; region: string | undefined; cacheEnabled: boolean };
 }
@@ -118,14 +121,18 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
   if ('error' in input) return fail(input.error);
   const serverUrl = input.text;
   const logged = input.bytes.toString('utf8');
-  // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token.
+  deps.onDeadlineStart?.(deps.timeoutMs);
+  // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token; the
+  // cache write after it gets until 90%: a token in hand is answered even when the cache lock is contended.
   const fetchBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.8));
+  const writeBudget = Math.max(1, Math.floor(deps.timeoutMs * 0.9));
   try {
     const result = await withDeadline(deps.timeoutMs, 'get', (signal) =>
       getCredentials(
         serverUrl,
         { ...deps, allowed: deps.allowedRegistries },
         AbortSignal.any([signal, AbortSignal.timeout(fetchBudget)]),
+        AbortSignal.any([signal, AbortSignal.timeout(writeBudget)]),
       ),
     );
     if (!result.ok) {

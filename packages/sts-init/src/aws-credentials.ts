@@ -10,6 +10,8 @@ export interface AwsCredentials {
   expiration?: Date;
   /** The role these are for, when known; not a secret. */
   roleArn?: string;
+  /** The ARN STS says these credentials act as (AssumedRoleUser.Arn or GetCallerIdentity's Arn), once known. */
+  principalArn?: string;
 }
 
 /** A credential source: called on every refresh; reads its inputs (the token file) inside, so rotations are seen. */
@@ -26,6 +28,7 @@ export function toStored(creds: TemporaryCredentials, refreshedAt: number): Stor
     SessionToken: creds.sessionToken,
     Expiration: creds.expiration.toISOString(),
     ...(creds.roleArn ? { RoleArn: creds.roleArn } : {}),
+    ...(creds.principalArn ? { Principal: creds.principalArn } : {}),
     RefreshedAt: new Date(refreshedAt).toISOString(),
   };
 }
@@ -37,5 +40,6 @@ export function fromStored(stored: StoredCredentials): TemporaryCredentials {
     sessionToken: stored.SessionToken,
     expiration: new Date(stored.Expiration),
     ...(stored.RoleArn ? { roleArn: stored.RoleArn } : {}),
+    ...(stored.Principal ? { principalArn: stored.Principal } : {}),
   };
 }

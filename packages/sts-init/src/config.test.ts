@@ -11,7 +11,10 @@ describe(stsInitConfig.name, () => {
     expect(c).toMatchObject({
       dir: '/creds', region: 'us-east-1', profile: 'default', marginMs: 25 * 60_000, fileMode: 0o600, timeoutMs: 120_000,
       ecrCacheDir: '/creds/ecr', ecrRegistries: [], cacheIdentity: 'role:arn:aws:iam::123456789012:role/r',
-      source: { webIdentity: { roleArn: IRSA.AWS_ROLE_ARN, tokenFile: '/var/run/token' }, sessionName: 'ecr-proxy-registry-0', durationSeconds: 3600 },
+      source: {
+        base: { kind: 'web-identity', roleArn: IRSA.AWS_ROLE_ARN, tokenFile: '/var/run/token' }, sessionName: 'ecr-proxy-registry-0', durationSeconds: 3600,
+        expectedRoleArn: IRSA.AWS_ROLE_ARN,
+      },
       credentialProcessCommand: '/usr/local/bin/docker-credential-ecr-login credential-process --dir /creds --margin 25m',
     });
   });
@@ -61,5 +64,72 @@ describe(refresherConfig.name, () => {
     expect(c).toMatchObject({ listen: { host: '127.0.0.1', port: 0 }, refreshFraction: 0.6, ecrRefreshFraction: 0.4, containerCredentials: { listen: { host: '127.0.0.1', port: 9911 }, tokenFile: '/c/container-token' } });
     expect(() => refresherConfig({ ...base, argv: ['--dir', '/c', '--container-credentials-listen', '0.0.0.0:9911'], env: IRSA })).toThrow(/loopback/);
     expect(() => refresherConfig({ ...base, argv: ['--dir', '/c', '--refresh-fraction', '1.5'], env: IRSA })).toThrow(/fraction/);
+  });
+});
+
+describe('the credential source is explicit (issue 9: no IRSA env ended at the node instance role)', () => {
+  it('refuses to start with no source named, unless the instance role is opted in', () => {
+    expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: {} })).toThrow(ConfigError);
+    expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: {} })).toThrow(/no credential source.*--allow-instance-role/);
+    expect(() => refresherConfig({ ...base, argv: ['--dir', '/c'], env: {} })).toThrow(/no credential source/);
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c', '--allow-instance-role', 'true'], env: {} }).source.base).toEqual({ kind: 'instance' });
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ALLOW_INSTANCE_ROLE: 'true' } }).source.base).toEqual({ kind: 'instance' });
+    expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ALLOW_INSTANCE_ROLE: 'yes please' } })).toThrow(/true or false/);
+  });
+
+  it.each([
+    [IRSA, 'web-identity'],
+    [{ AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials' }, 'container'],
+    [{ AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'x' }, 'static'],
+    [{ AWS_PROFILE: 'p' }, 'profile'],
+    [{ AWS_CONFIG_FILE: '/c/aws-config' }, 'profile'],
+  ] as const)('%o -> %s, never the instance role', (env, kind) => {
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c', '--allow-instance-role', 'true'], env }).source.base.kind).toBe(kind);
+  });
+
+  it('expects the target role, else the web identity role, unless EXPECTED_ROLE_ARN says otherwise', () => {
+    const target = 'arn:aws:iam::210987654321:role/storage';
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c', '--target-role-arn', target], env: IRSA }).source.expectedRoleArn).toBe(target);
+    const pinned = 'arn:aws:iam::123456789012:role/pinned';
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, EXPECTED_ROLE_ARN: pinned } }).source.expectedRoleArn).toBe(pinned);
+    expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, EXPECTED_ROLE_ARN: 'node-role' } })).toThrow(/EXPECTED_ROLE_ARN.*not an IAM role ARN/);
+  });
+});
+
+describe('bounds (issue 9: 2^31 ms overflowed timers, REFRESH_FRACTION=1e-9 gave 100 STS calls a second)', () => {
+  it.each([
+    [{ STS_TIMEOUT: '3000000' }, /STS_TIMEOUT.*out of range/],
+    [{ STS_TIMEOUT: '2147484s' }, /STS_TIMEOUT.*out of range/],
+    [{ CREDENTIALS_MARGIN: '10ms' }, /CREDENTIALS_MARGIN.*out of range; use between 100ms and 12h/],
+    [{ ROLE_DURATION: '899' }, /ROLE_DURATION.*out of range; use between 15m and 12h/],
+    [{ ROLE_DURATION: '43201' }, /ROLE_DURATION.*out of range/],
+    [{ REFRESH_FRACTION: '1e-9' }, /REFRESH_FRACTION.*between 0.1 and 0.9/],
+    [{ REFRESH_FRACTION: '0.95' }, /REFRESH_FRACTION/],
+    [{ ECR_REFRESH_FRACTION: '0.01' }, /ECR_REFRESH_FRACTION/],
+    [{ REFRESH_FLOOR: '1ms' }, /REFRESH_FLOOR.*out of range/],
+    [{ REFRESHER_LISTEN: '[zz]:1' }, /REFRESHER_LISTEN.*not host:port/],
+    [{ REFRESHER_LISTEN: '999.1.1.1:80' }, /not host:port/],
+    [{ REFRESHER_LISTEN: 'bad_host!:80' }, /not host:port/],
+  ])('%o is a one-line ConfigError', (env, message) => {
+    const run = () => refresherConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, ...env } });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(message);
+  });
+
+  it('accepts the edges', () => {
+    const c = refresherConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, ROLE_DURATION: '43200', REFRESH_FRACTION: '0.1', REFRESH_FLOOR: '100ms', REFRESHER_LISTEN: '[::1]:9101' } });
+    expect(c).toMatchObject({ source: { durationSeconds: 43200 }, refreshFraction: 0.1, refreshFloorMs: 100, listen: { host: '::1', port: 9101 } });
+    expect(refresherConfig({ ...base, argv: ['--dir', '/c'], env: IRSA }).refreshFloorMs).toBe(60_000);
+  });
+
+  it('a value with a newline gives a one-line error', () => {
+    const run = () => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, AWS_REGION: 'eu-west-1\nlevel=error msg=forged' } });
+    expect(run).toThrow(ConfigError);
+    try {
+      run();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+      expect((err as Error).message).toContain('\\n');
+    }
   });
 });

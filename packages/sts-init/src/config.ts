@@ -2,21 +2,22 @@
  * Flags and env of sts-init and cred-refresher, parsed once into a typed config (docs/configuration.md). Flags win
  * over env. Everything below receives this config and never reads env or argv.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
+import { checkDurationBounds, ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
 import { DEFAULT_MARGIN_MS } from './credential-process.js';
 import { defaultCredentialProcessCommand } from './shell-quote.js';
-import type { SourceConfig } from './sources.js';
+import type { BaseSource, SourceConfig } from './sources.js';
 
 export const COMMON_FLAGS = [
   'dir', 'region', 'target-role-arn', 'external-id', 'session-name', 'duration', 'profile', 'margin', 'file-mode',
-  'timeout', 'credential-process-command', 'ecr-registries', 'ecr-cache-dir',
+  'timeout', 'credential-process-command', 'ecr-registries', 'ecr-cache-dir', 'allow-instance-role', 'expected-role-arn',
 ] as const;
 export const REFRESHER_FLAGS = [
-  ...COMMON_FLAGS, 'listen', 'refresh-fraction', 'ecr-refresh-fraction', 'container-credentials-listen',
+  ...COMMON_FLAGS, 'listen', 'refresh-fraction', 'ecr-refresh-fraction', 'refresh-floor', 'container-credentials-listen',
   'container-credentials-token-file',
 ] as const;
 
@@ -47,6 +48,8 @@ export interface RefresherConfig extends CommonConfig {
   listen: HostPort;
   refreshFraction: number;
   ecrRefreshFraction: number;
+  /** After a success, the next refresh of the same kind is never sooner than this (ms). */
+  refreshFloorMs: number;
   containerCredentials: { listen: HostPort; tokenFile: string } | undefined;
 }
 
@@ -68,12 +71,21 @@ function lookupFrom(flags: Map<string, string>, env: Env): Lookup {
   };
 }
 
-function duration(get: Lookup, flag: string, envName: string, fallbackMs: number): number {
+/** A duration flag or env within bounds (default 1 ms to the longest timer): out of range is a ConfigError. */
+function duration(get: Lookup, flag: string, envName: string, fallbackMs: number, bounds: DurationBounds = {}): number {
   const text = get(flag, envName);
   if (text === undefined) return fallbackMs;
-  const ms = parseDuration(text, flags(flag, envName));
-  if (ms <= 0) throw new ConfigError(`${flags(flag, envName)}: must be greater than zero, got "${text}"`);
-  return ms;
+  return checkDurationBounds(parseDuration(text, flags(flag, envName)), text, flags(flag, envName), bounds);
+}
+
+/** STS DurationSeconds: 900 to 43200 (AssumeRole and AssumeRoleWithWebIdentity API reference). */
+export const ROLE_DURATION_BOUNDS = { minMs: 900_000, maxMs: 43_200_000 } as const;
+
+function bool(get: Lookup, flag: string, envName: string): boolean {
+  const text = get(flag, envName);
+  if (text === undefined || text === 'false' || text === '0') return false;
+  if (text === 'true' || text === '1') return true;
+  throw new ConfigError(`${flags(flag, envName)}: "${text}" must be true or false`);
 }
 
 const flags = (flag: string, envName: string) => `--${flag} / ${envName}`;
@@ -84,6 +96,22 @@ export function sessionNameFor(host: string): string {
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
+
+/**
+ * The base source, named by the env the platform set up; never "whatever the SDK finds", which on EKS ends at the
+ * node's instance role when the IRSA webhook did not run.
+ */
+function baseSource(get: Lookup, env: Env, webIdentity: { roleArn: string; tokenFile: string } | undefined): BaseSource {
+  if (webIdentity) return { kind: 'web-identity', ...webIdentity };
+  if (firstSet(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')) return { kind: 'container' };
+  if (firstSet(env, 'AWS_ACCESS_KEY_ID')) return { kind: 'static' };
+  const profile = firstSet(env, 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE');
+  if (profile || firstSet(env, 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE')) return { kind: 'profile', profile: profile ?? 'default' };
+  if (bool(get, 'allow-instance-role', 'ALLOW_INSTANCE_ROLE')) return { kind: 'instance' };
+  throw new ConfigError(
+    'no credential source: set up IRSA (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE) or EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI); the EC2 instance role is used only with --allow-instance-role / ALLOW_INSTANCE_ROLE=true',
+  );
+}
 
 function sourceConfig(get: Lookup, env: Env, host: string): SourceConfig {
   const roleArn = firstSet(env, 'AWS_ROLE_ARN');
@@ -101,13 +129,17 @@ function sourceConfig(get: Lookup, env: Env, host: string): SourceConfig {
   if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
     throw new ConfigError(`--session-name / ROLE_SESSION_NAME: "${sessionName}" must be 2 to 64 characters of letters, digits and +=,.@_-`);
   }
-  const durationMs = duration(get, 'duration', 'ROLE_DURATION', 3_600_000);
+  const durationMs = duration(get, 'duration', 'ROLE_DURATION', 3_600_000, ROLE_DURATION_BOUNDS);
   if (durationMs % 1000 !== 0) throw new ConfigError('--duration / ROLE_DURATION: must be whole seconds');
+  const expected = get('expected-role-arn', 'EXPECTED_ROLE_ARN');
+  if (expected && !ROLE_ARN.test(expected)) throw new ConfigError(`--expected-role-arn / EXPECTED_ROLE_ARN: "${expected}" is not an IAM role ARN`);
+  const expectedRoleArn = expected ?? targetRoleArn ?? roleArn;
   return {
-    ...(roleArn && tokenFile ? { webIdentity: { roleArn, tokenFile } } : {}),
+    base: baseSource(get, env, roleArn && tokenFile ? { roleArn, tokenFile } : undefined),
     ...(targetRoleArn ? { target: { roleArn: targetRoleArn, ...(externalId ? { externalId } : {}) } } : {}),
     sessionName,
     durationSeconds: durationMs / 1000,
+    ...(expectedRoleArn ? { expectedRoleArn } : {}),
   };
 }
 
@@ -117,11 +149,14 @@ function fileMode(text: string | undefined): 0o600 | 0o640 {
   throw new ConfigError(`--file-mode / CREDENTIALS_FILE_MODE: "${text}" must be 0600 or 0640`);
 }
 
+/** A listen address: an IPv4 literal, a bracketed IPv6 literal or a DNS name (RFC 1123 labels), and a port. */
 export function parseHostPort(text: string, what: string): HostPort {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const m = /^(?:\[([^\]]*)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text.trim());
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new ConfigError(`${what}: "${text}" is not host:port (e.g. 0.0.0.0:9101, 127.0.0.1:9911, [::1]:9911)`);
-  return { host: (m[1] ?? m[2])!, port };
+  const host = m ? (m[1] ?? m[2])! : '';
+  const validHost = m?.[1] !== undefined ? isIP(host) === 6 : isIP(host) === 4 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host) && !/^[\d.]+$/.test(host);
+  if (!m || port > 65535 || !validHost) throw new ConfigError(`${what}: "${text}" is not host:port (e.g. 0.0.0.0:9101, 127.0.0.1:9911, [::1]:9911)`);
+  return { host, port };
 }
 
 function isLoopback(host: string): boolean {
@@ -148,7 +183,7 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   const source = sourceConfig(get, env, inputs.hostname ?? hostname());
   const profile = get('profile', 'CREDENTIALS_PROFILE') ?? 'default';
   if (!/^[A-Za-z0-9_+@,-]{1,64}$/.test(profile)) throw new ConfigError(`--profile / CREDENTIALS_PROFILE: "${profile}" may hold letters, digits and _+@,- only`);
-  const marginMs = duration(get, 'margin', 'CREDENTIALS_MARGIN', DEFAULT_MARGIN_MS);
+  const marginMs = duration(get, 'margin', 'CREDENTIALS_MARGIN', DEFAULT_MARGIN_MS, { minMs: 100, maxMs: 43_200_000 });
   if (marginMs >= source.durationSeconds * 1000) {
     throw new ConfigError(`--margin / CREDENTIALS_MARGIN (${marginMs} ms) must be shorter than --duration / ROLE_DURATION (${source.durationSeconds} s)`);
   }
@@ -165,7 +200,7 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
     profile,
     marginMs,
     fileMode: fileMode(get('file-mode', 'CREDENTIALS_FILE_MODE')),
-    timeoutMs: duration(get, 'timeout', 'STS_TIMEOUT', 120_000),
+    timeoutMs: duration(get, 'timeout', 'STS_TIMEOUT', 120_000, { minMs: 1000, maxMs: 3_600_000 }),
     credentialProcessCommand:
       givenCommand ?? (inputs.selfExecutable ? defaultCredentialProcessCommand(inputs.selfExecutable, dir, marginMs) : undefined),
     ecrRegistries: registries,
@@ -202,6 +237,7 @@ export function refresherConfig(inputs: ConfigInputs): RefresherConfig {
     listen: parseHostPort(get('listen', 'REFRESHER_LISTEN') ?? '0.0.0.0:9101', '--listen / REFRESHER_LISTEN'),
     refreshFraction: fractionFrom(get('refresh-fraction', 'REFRESH_FRACTION'), '--refresh-fraction / REFRESH_FRACTION', 0.5),
     ecrRefreshFraction: fractionFrom(get('ecr-refresh-fraction', 'ECR_REFRESH_FRACTION'), '--ecr-refresh-fraction / ECR_REFRESH_FRACTION', 0.4),
+    refreshFloorMs: duration(get, 'refresh-floor', 'REFRESH_FLOOR', 60_000, { minMs: 100, maxMs: 3_600_000 }),
     containerCredentials,
   };
 }

@@ -3,9 +3,8 @@
  * read by `credential-process`. Validated on both sides, so a torn, empty or half-filled file can never be served
  * or written over good credentials.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ecr-proxy/core';
+import { readRegularFile, writeFileAtomic } from '@ecr-proxy/core';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
@@ -18,6 +17,8 @@ export interface StoredCredentials {
   Expiration: string;
   /** The role these credentials are for, when known; for logs and metrics, not a secret. */
   RoleArn?: string;
+  /** The ARN STS says they act as (assumed-role session), for logs and metrics. */
+  Principal?: string;
   /** ISO 8601, when they were obtained. */
   RefreshedAt: string;
 }
@@ -31,7 +32,11 @@ export function validateCredentials(value: unknown): StoredCredentials {
   const c = value as Partial<StoredCredentials> | null;
   if (typeof c !== 'object' || c === null) throw new InvalidCredentialsError('credentials are not a JSON object');
   for (const field of ['AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration', 'RefreshedAt'] as const) {
-    if (typeof c[field] !== 'string' || c[field] === '') throw new InvalidCredentialsError(`credentials have no ${field}`);
+    const value: unknown = c[field];
+    if (value === undefined || value === null || value === '') throw new InvalidCredentialsError(`credentials have no ${field}`);
+    if (typeof value !== 'string') {
+      throw new InvalidCredentialsError(`the credentials field ${field} is a ${typeof value}, not a string${field === 'Expiration' ? ' (ISO 8601, e.g. 2030-01-01T00:00:00Z)' : ''}`);
+    }
   }
   if (Number.isNaN(Date.parse(c.Expiration!))) throw new InvalidCredentialsError('credentials have an invalid Expiration');
   return { ...(c as StoredCredentials), Version: 1 };
@@ -44,12 +49,13 @@ export function credentialsPath(dir: string): string {
 export async function readCredentials(dir: string): Promise<StoredCredentials> {
   let text: string;
   try {
-    text = await readFile(credentialsPath(dir), 'utf8');
+    text = await readRegularFile(credentialsPath(dir), CREDENTIALS_FILE, 64 * 1024);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InvalidCredentialsError(
       code === 'ENOENT'
         ? `no ${CREDENTIALS_FILE} in ${dir}; run sts-init first (or check --dir / CREDENTIALS_DIR)`
+        : code === 'EFTYPE' ? (err as Error).message
         : `cannot read ${credentialsPath(dir)}: ${code ?? (err as Error).message}`,
     );
   }

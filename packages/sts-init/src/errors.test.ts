@@ -16,7 +16,7 @@ describe(classify.name, () => {
     expect(classify(awsError(name, status))).toEqual({ reason, permanent });
   });
   it('network and timeouts are transient', () => {
-    expect(classify(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toEqual({ reason: 'network', permanent: false });
+    expect(classify(Object.assign(new Error('x'), { code: 'EHOSTUNREACH' }))).toEqual({ reason: 'network', permanent: false });
     expect(classify(Object.assign(new Error('x'), { name: 'TimeoutError' }))).toEqual({ reason: 'timeout', permanent: false });
     expect(classify(Object.assign(new Error('x'), { name: 'DeadlineError' }))).toEqual({ reason: 'timeout', permanent: false });
   });
@@ -37,5 +37,45 @@ describe(classify.name, () => {
       expect(classify(err)).toEqual({ reason: 'other', permanent: true });
       expect(describeError(err)).toMatch(/^local environment: \S+ .*failed with E[A-Z]+$/);
     }
+  });
+});
+
+describe('classify by the kind of error (issue 10: a reset connection was counted as timeout)', () => {
+  const errno = (code: string, name = 'Error') => Object.assign(new Error(`socket ${code}`), { code, name });
+  it.each([
+    [errno('ECONNRESET'), 'connection_reset'],
+    [errno('EPIPE'), 'connection_reset'],
+    // The SDK names some socket failures TimeoutError; the errno says what really happened.
+    [errno('ECONNRESET', 'TimeoutError'), 'connection_reset'],
+    [Object.assign(new Error('fetch failed'), { cause: errno('ECONNRESET') }), 'connection_reset'],
+    [errno('ECONNREFUSED'), 'connection_refused'],
+    [errno('ENOTFOUND'), 'dns'],
+    [errno('EAI_AGAIN'), 'dns'],
+    [errno('ETIMEDOUT'), 'timeout'],
+    [Object.assign(new Error('x'), { name: 'TimeoutError' }), 'timeout'],
+    [awsError('ThrottlingException', 400), 'throttling'],
+    [awsError('AccessDeniedException', 400), 'access_denied'],
+    [Object.assign(new Error('expiry'), { name: 'ExpiryError' }), 'invalid_expiry'],
+  ])('%s -> %s', (err, reason) => {
+    expect(classify(err).reason).toBe(reason);
+  });
+
+  it('never matches a prototype key as an AWS error code', () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(classify(Object.assign(new Error('x'), { name, $metadata: {} })).reason).toBe('other');
+    }
+  });
+});
+
+describe('describe', () => {
+  it('is one line, scrubbed of token-like text and bounded, whatever the server echoed', async () => {
+    const { describe: describeError } = await import('./errors.js');
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
+    const echoed = Object.assign(new Error(`bad request\nAction=AssumeRoleWithWebIdentity&WebIdentityToken=${jwt}\n${'x '.repeat(5000)}`), { name: 'InvalidParameterValue' });
+    const line = describeError(echoed);
+    expect(line).not.toContain('\n');
+    expect(line).not.toContain(jwt.slice(0, 20));
+    expect(line).not.toContain('c2lnbmF0dXJl');
+    expect(line.length).toBeLessThanOrEqual(301);
   });
 });

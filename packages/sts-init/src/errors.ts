@@ -5,8 +5,15 @@ import { localEnvironmentProblem } from '@ecr-proxy/core';
  * expired identity token, a missing token file) are not retried by sts-init: retrying cannot fix them, and failing
  * fast with one clear line is what an init container should do. Throttling, 5xx, network errors and timeouts are.
  */
+import { oneLine, serverText } from '@ecr-proxy/core';
+
 export type FailureReason =
   | 'access_denied'
+  | 'invalid_expiry'
+  | 'wrong_principal'
+  | 'connection_reset'
+  | 'connection_refused'
+  | 'dns'
   | 'invalid_identity_token'
   | 'expired_token'
   | 'token_file'
@@ -49,7 +56,29 @@ const PERMANENT: Record<string, FailureReason> = {
 };
 
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'SlowDown']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+/** By errno code, the kind of network failure: what an operator needs to tell a firewall from DNS from a dead peer. */
+const NETWORK_CODES: Record<string, FailureReason> = {
+  ECONNRESET: 'connection_reset',
+  EPIPE: 'connection_reset',
+  ECONNABORTED: 'connection_reset',
+  ECONNREFUSED: 'connection_refused',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_FAIL: 'dns',
+  EAI_NONAME: 'dns',
+  ETIMEDOUT: 'timeout',
+  ESOCKETTIMEDOUT: 'timeout',
+  EHOSTUNREACH: 'network',
+  ENETUNREACH: 'network',
+};
+
+/** The errno code of an error or of any error in its `cause` chain (undici and the SDK wrap socket errors). */
+function errnoCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && Object.prototype.hasOwnProperty.call(NETWORK_CODES, e.code)) return e.code;
+  }
+  return undefined;
+}
 
 export interface Classified {
   reason: FailureReason;
@@ -62,10 +91,14 @@ export function classify(err: unknown): Classified {
   if (localEnvironmentProblem(err)) return { reason: 'other', permanent: true };
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string } | null;
   const name = e?.name ?? '';
-  if (name in PERMANENT) return { reason: PERMANENT[name]!, permanent: true };
+  if (Object.prototype.hasOwnProperty.call(PERMANENT, name)) return { reason: PERMANENT[name]!, permanent: true };
   if (THROTTLING.has(name)) return { reason: 'throttling', permanent: false };
+  // The errno first: the SDK reports a reset socket as a TimeoutError-named error in some paths.
+  const code = errnoCode(err);
+  if (code) return { reason: NETWORK_CODES[code]!, permanent: false };
+  if (name === 'ExpiryError') return { reason: 'invalid_expiry', permanent: false };
+  if (name === 'FileTypeError') return { reason: 'write', permanent: true };
   if (name === 'DeadlineError' || name === 'AbortError' || name === 'TimeoutError') return { reason: 'timeout', permanent: false };
-  if (e?.code && NETWORK_CODES.has(e.code)) return { reason: 'network', permanent: false };
   const status = e?.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return { reason: 'server_error', permanent: false };
   if (status === 429) return { reason: 'throttling', permanent: false };
@@ -74,11 +107,14 @@ export function classify(err: unknown): Classified {
   return { reason: e?.$metadata ? 'other' : 'network', permanent: false };
 }
 
-/** One line, no secrets: the error's name (AWS error code) and message. Messages of STS name no keys. */
+/**
+ * One line, no secrets: the error's name (AWS error code) and message. The message may be server text (a hostile
+ * endpoint can echo the request, web-identity token included), so it is scrubbed and length-limited (serverText).
+ */
 export function describe(err: unknown): string {
   const e = err as Error;
-  if (e instanceof SourceError) return e.message;
+  if (e instanceof SourceError) return oneLine(e.message);
   const local = localEnvironmentProblem(err);
-  if (local) return local;
-  return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim();
+  if (local) return oneLine(local);
+  return serverText(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim());
 }

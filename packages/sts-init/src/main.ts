@@ -1,8 +1,8 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
-import { describe } from './errors.js';
+import { describe, SourceError } from './errors.js';
 import { runStsInit } from './run.js';
 import { lazyStsApi } from './sts-seam.js';
 
@@ -10,12 +10,16 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
   const log = createLogger({ sink: stderrSink, fields: { role: 'sts-init' } });
   try {
     const config = stsInitConfig({ argv, env, selfExecutable: standaloneExecutable() });
+    // The retry loop gives up at the deadline; a write stuck on a hung mount is caught here.
+    armWatchdog(config.timeoutMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
     await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
     return 0;
   } catch (err) {
     const line = err instanceof ConfigError ? err.message : describe(err);
     process.stderr.write(`sts-init: ${line}\n`);
-    // A local environment error is a configuration error too: nothing but a change of the environment fixes it.
-    return err instanceof ConfigError || localEnvironmentProblem(err) ? 2 : 1;
+    // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage;
+    // a local environment error too: nothing but a change of the environment fixes either.
+    const configuration = err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
+    return configuration ? 2 : 1;
   }
 }

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { refresherConfig, stsInitConfig } from './config.js';
 
 const REGIONS = ['us-west-2', 'cn-north-1', 'us-gov-west-1', 'us-iso-west-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-east-1', 'eusc-de-east-1'];
-const inputs = (region: string) => ({ argv: ['--dir', '/creds'], env: { AWS_REGION: region }, selfExecutable: '/exe', hostname: 'h' });
+// IRSA: without a named credential source the config is refused (issue 9).
+const IRSA = { AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r', AWS_WEB_IDENTITY_TOKEN_FILE: '/t' };
+const inputs = (region: string) => ({ argv: ['--dir', '/creds'], env: { AWS_REGION: region, ...IRSA }, selfExecutable: '/exe', hostname: 'h' });
 
 describe('regions by partition', () => {
   it('covers one region of each partition', () => {

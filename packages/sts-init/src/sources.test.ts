@@ -34,19 +34,79 @@ describe(fromWebIdentity.name, () => {
 describe(sourceFor.name, () => {
   it('chains the target role with the web identity credentials of the same call', async () => {
     const sts = new FakeSts([temp('ASIASRC'), temp('ASIADST')]);
-    const source = sourceFor({ webIdentity: { roleArn: ROLE, tokenFile: '/t' }, target: { roleArn: TARGET, externalId: 'ext' }, sessionName: 's', durationSeconds: 3600 }, sts, async () => 'jwt');
+    const source = sourceFor({ base: { kind: 'web-identity', roleArn: ROLE, tokenFile: '/t' }, target: { roleArn: TARGET, externalId: 'ext' }, sessionName: 's', durationSeconds: 3600 }, sts, { readFile: async () => 'jwt' });
     const creds = await source(signal);
     expect(creds.accessKeyId).toBe('ASIADST');
     expect(sts.assumeRoleCalls[0]!.source.accessKeyId).toBe('ASIASRC');
     expect(sts.assumeRoleCalls[0]!.input).toEqual({ roleArn: TARGET, externalId: 'ext', sessionName: 's', durationSeconds: 3600 });
   });
 
-  it('uses the default chain without web identity; refuses long-term keys unless chained', async () => {
+  it('uses exactly the named SDK source without web identity; refuses long-term keys unless chained', async () => {
     const sts = new FakeSts([], { accessKeyId: 'AKIA', secretAccessKey: 'x' });
-    const plain = sourceFor({ sessionName: 's', durationSeconds: 3600 }, sts);
+    const plain = sourceFor({ base: { kind: 'static' }, sessionName: 's', durationSeconds: 3600 }, sts);
     expect(classify(await plain(signal).catch((e: unknown) => e))).toEqual({ reason: 'no_credentials', permanent: true });
-    const chained = sourceFor({ target: { roleArn: TARGET }, sessionName: 's', durationSeconds: 3600 }, sts);
+    expect(sts.sourceCalls).toEqual([{ kind: 'static' }]);
+    const chained = sourceFor({ base: { kind: 'static' }, target: { roleArn: TARGET }, sessionName: 's', durationSeconds: 3600 }, sts);
     expect((await chained(signal)).roleArn).toBe(TARGET);
     expect(sts.assumeRoleCalls[0]!.source.accessKeyId).toBe('AKIA');
+  });
+});
+
+describe('the principal rule (issue 9: the node instance role was used silently)', () => {
+  const NODE = 'arn:aws:sts::123456789012:assumed-role/node-instance-role/i-0123456789abcdef0';
+
+  it('asks GetCallerIdentity once per new set when the source names no principal, and records it', async () => {
+    const sts = new FakeSts([], temp('ASIACONTAINER'));
+    sts.callerArn = 'arn:aws:sts::123456789012:assumed-role/src/eks-pod';
+    const source = sourceFor({ base: { kind: 'container' }, sessionName: 's', durationSeconds: 3600, expectedRoleArn: ROLE }, sts);
+    const creds = await source(signal);
+    expect(creds.principalArn).toBe('arn:aws:sts::123456789012:assumed-role/src/eks-pod');
+    expect(sts.callerIdentityCalls.map((c) => c.accessKeyId)).toEqual(['ASIACONTAINER']);
+  });
+
+  it('takes the principal from the AssumeRole answer without another call', async () => {
+    const sts = new FakeSts();
+    const creds = await sourceFor({ base: { kind: 'web-identity', roleArn: ROLE, tokenFile: '/t' }, sessionName: 'pod', durationSeconds: 900, expectedRoleArn: ROLE }, sts, { readFile: async () => 'jwt' })(signal);
+    expect(creds.principalArn).toBe('arn:aws:sts::123456789012:assumed-role/src/pod');
+    expect(sts.callerIdentityCalls).toHaveLength(0);
+  });
+
+  it('a principal other than the expected role is a permanent wrong_principal failure naming both', async () => {
+    const sts = new FakeSts([], temp('ASIANODE'));
+    sts.callerArn = NODE;
+    const source = sourceFor({ base: { kind: 'instance' }, sessionName: 's', durationSeconds: 3600, expectedRoleArn: ROLE }, sts);
+    const err = (await source(signal).catch((e: unknown) => e)) as Error;
+    expect(classify(err)).toEqual({ reason: 'wrong_principal', permanent: true });
+    expect(err.message).toBe(`the credentials act as ${NODE}, not as the expected role ${ROLE}`);
+  });
+
+  it('matches a role with a path by partition, account and name (assumed-role ARNs drop the path)', async () => {
+    const sts = new FakeSts([], temp('ASIAX'));
+    sts.callerArn = 'arn:aws:sts::123456789012:assumed-role/src/x';
+    const withPath = 'arn:aws:iam::123456789012:role/team/a/src';
+    await expect(sourceFor({ base: { kind: 'container' }, sessionName: 's', durationSeconds: 3600, expectedRoleArn: withPath }, sts)(signal)).resolves.toMatchObject({ accessKeyId: 'ASIAX' });
+    const otherAccount = 'arn:aws:iam::999999999999:role/src';
+    await expect(sourceFor({ base: { kind: 'container' }, sessionName: 's', durationSeconds: 3600, expectedRoleArn: otherAccount }, sts)(signal)).rejects.toMatchObject({ reason: 'wrong_principal' });
+  });
+});
+
+describe('the expiry rule (issue 9: expiries were trusted blindly)', () => {
+  const now = Date.parse('2030-01-01T00:00:00Z');
+  it.each([
+    ['already past', now - 1],
+    ['within the margin', now + 60_000],
+    ['year 9999', Date.parse('9999-12-31T23:59:59Z')],
+    ['13 h away (STS issues 12 h at most)', now + 13 * 3_600_000],
+  ])('%s is a transient invalid_expiry failure, never a success', async (_, expiresAt) => {
+    const sts = new FakeSts([temp('ASIAHOSTILE', expiresAt)]);
+    const source = sourceFor({ base: { kind: 'web-identity', roleArn: ROLE, tokenFile: '/t' }, sessionName: 's', durationSeconds: 3600 }, sts, { readFile: async () => 'jwt', marginMs: 5 * 60_000, now: () => now });
+    const err = await source(signal).catch((e: unknown) => e);
+    expect(classify(err)).toEqual({ reason: 'invalid_expiry', permanent: false });
+  });
+
+  it('accepts 12 h and a few minutes of skew', async () => {
+    const sts = new FakeSts([temp('ASIAOK', now + 12 * 3_600_000 + 60_000)]);
+    const source = sourceFor({ base: { kind: 'web-identity', roleArn: ROLE, tokenFile: '/t' }, sessionName: 's', durationSeconds: 43200 }, sts, { readFile: async () => 'jwt', marginMs: 5 * 60_000, now: () => now });
+    await expect(source(signal)).resolves.toMatchObject({ accessKeyId: 'ASIAOK' });
   });
 });

@@ -1,8 +1,11 @@
 /**
- * Credential sources, each a `fromX(init) => provider` factory, composed by `sourceFor`: web identity (IRSA) when
- * configured, else the SDK default chain; then, optionally, a chained target role. Only temporary credentials leave.
+ * Credential sources, each a `fromX(init) => provider` factory, and the rules every credential set must pass, composed
+ * in one chain by `sourceFor`: the configured base source (web identity, the container endpoint, env keys, a
+ * profile, or, only when opted in, the EC2 instance role), optionally a chained target role, then the rules:
+ * temporary only, a sane expiry, a known and expected principal. A set that breaks a rule is a failed attempt; the
+ * caller keeps its last good value.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
+import { checkExpiry, ExpiryError, isSessionOf, MAX_AWS_LIFETIME_MS, principalFromArn, readRegularFile, type Principal } from '@ecr-proxy/core';
 import type { AwsCredentials, CredentialProvider, TemporaryCredentials } from './aws-credentials.js';
 import { SourceError } from './errors.js';
 import type { StsApi } from './sts-seam.js';
@@ -16,16 +19,16 @@ export interface WebIdentityInit {
   readFile?: (path: string) => Promise<string>;
 }
 
-/** IRSA: the projected token is read on every call, since the kubelet rotates it. */
+/** IRSA: the projected token is read on every call, since the kubelet rotates it. Only a regular file is read. */
 export function fromWebIdentity(init: WebIdentityInit): CredentialProvider {
-  const read = init.readFile ?? ((path: string) => fsReadFile(path, 'utf8'));
+  const read = init.readFile ?? ((path: string) => readRegularFile(path, 'web identity token file', 64 * 1024));
   return async (signal) => {
     let token: string;
     try {
       token = (await read(init.tokenFile)).trim();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
+      const what = code === 'ENOENT' ? 'does not exist' : code === 'EFTYPE' ? (err as Error).message.replace(/^.* is /, 'is ') : `cannot be read (${code})`;
       throw new SourceError(`web identity token file ${init.tokenFile} (AWS_WEB_IDENTITY_TOKEN_FILE) ${what}`, 'token_file', true);
     }
     if (token === '') throw new SourceError(`web identity token file ${init.tokenFile} is empty`, 'token_file', true);
@@ -36,9 +39,9 @@ export function fromWebIdentity(init: WebIdentityInit): CredentialProvider {
   };
 }
 
-/** Whatever the SDK default chain finds: EKS Pod Identity, instance metadata, env keys, a profile. */
-export function fromDefaultChain(init: { sts: StsApi }): CredentialProvider {
-  return (signal) => init.sts.defaultChain(signal);
+/** The container endpoint (EKS Pod Identity, ECS), env keys, a profile, or the instance role: exactly that one. */
+export function fromSdkSource(init: { source: Exclude<BaseSource, { kind: 'web-identity' }>; sts: StsApi }): CredentialProvider {
+  return (signal) => init.sts.fromSource(init.source, signal);
 }
 
 export interface AssumedRoleInit {
@@ -74,6 +77,9 @@ export function isTemporary(creds: AwsCredentials): creds is TemporaryCredential
 export function temporaryOnly(provider: CredentialProvider): (signal: AbortSignal) => Promise<TemporaryCredentials> {
   return async (signal) => {
     const creds = await provider(signal);
+    if (creds.sessionToken && creds.expiration !== undefined && !isTemporary(creds)) {
+      throw new SourceError('the new AWS credentials have an expiry that is not a date', 'invalid_expiry', false);
+    }
     if (!isTemporary(creds)) {
       throw new SourceError(
         'the source credentials are long-term keys (no session token or expiry); set --target-role-arn to assume a role with them',
@@ -85,19 +91,77 @@ export function temporaryOnly(provider: CredentialProvider): (signal: AbortSigna
   };
 }
 
+type Temporary = (signal: AbortSignal) => Promise<TemporaryCredentials>;
+
+/**
+ * Rule: the expiry is sane. Already expired, within `marginMs`, or further than STS can issue (12 h, plus the skew
+ * allowance) is a failed attempt with reason `invalid_expiry`, not a success: a hostile or broken endpoint, or a
+ * clock far off, must not replace good credentials nor make the caller call again at once.
+ */
+export function withSaneExpiry(provider: Temporary, init: { marginMs: number; now: () => number }): Temporary {
+  return async (signal) => {
+    const creds = await provider(signal);
+    try {
+      checkExpiry('the new AWS credentials', creds.expiration, init.now(), { marginMs: init.marginMs, maxLifetimeMs: MAX_AWS_LIFETIME_MS });
+    } catch (err) {
+      if (err instanceof ExpiryError) throw new SourceError(err.message, 'invalid_expiry', false);
+      throw err;
+    }
+    return creds;
+  };
+}
+
+/**
+ * Rule: the principal is known and is the expected role. STS named it in an AssumeRole answer; otherwise (container
+ * endpoint, env keys, profile, instance role) one sts:GetCallerIdentity per new credential set asks. With an
+ * expected role, any other principal is a permanent `wrong_principal` failure.
+ */
+export function withPrincipal(provider: Temporary, init: { sts: StsApi; expectedRoleArn?: string }): Temporary {
+  return async (signal) => {
+    const creds = await provider(signal);
+    const arn = creds.principalArn ?? (await init.sts.getCallerIdentity(creds, signal)).arn;
+    const principal: Principal = principalFromArn(arn);
+    if (init.expectedRoleArn && !isSessionOf(principal, init.expectedRoleArn)) {
+      throw new SourceError(`the credentials act as ${arn}, not as the expected role ${init.expectedRoleArn}`, 'wrong_principal', true);
+    }
+    return { ...creds, principalArn: arn };
+  };
+}
+
+/** Where the first credentials come from. Chosen from the env at the edge (config.ts), never by falling through. */
+export type BaseSource =
+  | { kind: 'web-identity'; roleArn: string; tokenFile: string }
+  | { kind: 'container' }
+  | { kind: 'static' }
+  | { kind: 'profile'; profile: string }
+  | { kind: 'instance' };
+
 export interface SourceConfig {
-  webIdentity?: { roleArn: string; tokenFile: string };
+  base: BaseSource;
   target?: { roleArn: string; externalId?: string };
   sessionName: string;
   durationSeconds: number;
+  /** The role the credentials must act as: EXPECTED_ROLE_ARN, else the target role, else the web identity role. */
+  expectedRoleArn?: string;
 }
 
-export function sourceFor(config: SourceConfig, sts: StsApi, readFile?: (path: string) => Promise<string>) {
-  const base = config.webIdentity
-    ? fromWebIdentity({ ...config.webIdentity, sessionName: config.sessionName, durationSeconds: config.durationSeconds, sts, ...(readFile ? { readFile } : {}) })
-    : fromDefaultChain({ sts });
+export interface SourceOptions {
+  /** Refuse credentials expiring within this many ms (CREDENTIALS_MARGIN). Default 0. */
+  marginMs?: number;
+  now?: () => number;
+  readFile?: (path: string) => Promise<string>;
+}
+
+/** The one chain: base source → chained role → temporary only → sane expiry → expected principal. */
+export function sourceFor(config: SourceConfig, sts: StsApi, opts: SourceOptions = {}): Temporary {
+  const { base } = config;
+  const first =
+    base.kind === 'web-identity'
+      ? fromWebIdentity({ roleArn: base.roleArn, tokenFile: base.tokenFile, sessionName: config.sessionName, durationSeconds: config.durationSeconds, sts, ...(opts.readFile ? { readFile: opts.readFile } : {}) })
+      : fromSdkSource({ source: base, sts });
   const chained = config.target
-    ? fromAssumedRole(base, { ...config.target, sessionName: config.sessionName, durationSeconds: config.durationSeconds, sts })
-    : base;
-  return temporaryOnly(chained);
+    ? fromAssumedRole(first, { ...config.target, sessionName: config.sessionName, durationSeconds: config.durationSeconds, sts })
+    : first;
+  const sane = withSaneExpiry(temporaryOnly(chained), { marginMs: opts.marginMs ?? 0, now: opts.now ?? Date.now });
+  return withPrincipal(sane, { sts, ...(config.expectedRoleArn ? { expectedRoleArn: config.expectedRoleArn } : {}) });
 }

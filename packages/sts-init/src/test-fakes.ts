@@ -1,6 +1,6 @@
 /** Hand-written fakes for the STS seam: each call answers from a queue of results (credentials or errors). */
 import type { AwsCredentials, TemporaryCredentials } from './aws-credentials.js';
-import type { AssumeRoleInput, StsApi, WebIdentityInput } from './sts-seam.js';
+import type { AssumeRoleInput, CallerIdentity, SdkSource, StsApi, WebIdentityInput } from './sts-seam.js';
 
 export function awsError(name: string, status?: number): Error {
   return Object.assign(new Error(`${name} from fake`), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
@@ -10,10 +10,19 @@ export function temp(id: string, expiresAt = Date.now() + 3_600_000): TemporaryC
   return { accessKeyId: id, secretAccessKey: `${id}-secret`, sessionToken: `${id}-token`, expiration: new Date(expiresAt) };
 }
 
+/** The assumed-role ARN STS names for a session of `roleArn`. */
+export function sessionArn(roleArn: string, session = 's'): string {
+  const [, partition, account, name] = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn) ?? [];
+  return `arn:${partition}:sts::${account}:assumed-role/${name}/${session}`;
+}
+
 export class FakeSts implements StsApi {
   webIdentityCalls: WebIdentityInput[] = [];
   assumeRoleCalls: Array<{ input: AssumeRoleInput; source: AwsCredentials }> = [];
-  chainCalls = 0;
+  callerIdentityCalls: AwsCredentials[] = [];
+  sourceCalls: SdkSource[] = [];
+  /** What GetCallerIdentity answers for credentials without a principal of their own. */
+  callerArn = 'arn:aws:sts::123456789012:assumed-role/node-instance-role/i-0123456789abcdef0';
   constructor(public answers: Array<TemporaryCredentials | Error> = [], public chain: AwsCredentials | Error = temp('ASIACHAIN')) {}
 
   private next(): TemporaryCredentials {
@@ -23,14 +32,18 @@ export class FakeSts implements StsApi {
   }
   async assumeRoleWithWebIdentity(input: WebIdentityInput) {
     this.webIdentityCalls.push(input);
-    return { ...this.next(), roleArn: input.roleArn };
+    return { principalArn: sessionArn(input.roleArn, input.sessionName), ...this.next(), roleArn: input.roleArn };
   }
   async assumeRole(input: AssumeRoleInput, source: AwsCredentials) {
     this.assumeRoleCalls.push({ input, source });
-    return { ...this.next(), roleArn: input.roleArn };
+    return { principalArn: sessionArn(input.roleArn, input.sessionName), ...this.next(), roleArn: input.roleArn };
   }
-  async defaultChain() {
-    this.chainCalls++;
+  async getCallerIdentity(creds: AwsCredentials): Promise<CallerIdentity> {
+    this.callerIdentityCalls.push(creds);
+    return { arn: this.callerArn, account: this.callerArn.split(':')[4]! };
+  }
+  async fromSource(source: SdkSource) {
+    this.sourceCalls.push(source);
     if (this.chain instanceof Error) throw this.chain;
     return this.chain;
   }

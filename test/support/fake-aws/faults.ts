@@ -2,7 +2,15 @@
 // with a count is used up by that many requests and then disappears, so "fail once, then recover" needs no cleanup.
 export type FakeService = 'sts' | 'ecr' | 'ecr-public';
 export type FaultTarget = FakeService | 'all';
-export type FaultMode = 'throttle' | '5xx' | 'slow' | 'down';
+/**
+ * 'throttle', '5xx', 'slow' and 'down' are outages. The hostile modes answer 200 with a body no AWS service should
+ * send, to prove the client fails closed: 'expired' (an expiry already past; for ECR 2015, as moto answers),
+ * 'year-9999' (an absurd expiry), 'empty' (no body), 'truncated' (half the real body), 'echo' (an error whose
+ * message echoes the whole request back, web-identity token included).
+ */
+export type FaultMode = 'throttle' | '5xx' | 'slow' | 'down' | HostileMode;
+export type HostileMode = 'expired' | 'year-9999' | 'empty' | 'truncated' | 'echo';
+export const HOSTILE_MODES: readonly HostileMode[] = ['expired', 'year-9999', 'empty', 'truncated', 'echo'];
 
 export interface FaultSpec {
   mode: FaultMode;
@@ -18,7 +26,7 @@ export interface ActiveFault extends FaultSpec {
   target: FaultTarget;
 }
 
-const MODES: readonly FaultMode[] = ['throttle', '5xx', 'slow', 'down'];
+const MODES: readonly FaultMode[] = ['throttle', '5xx', 'slow', 'down', ...HOSTILE_MODES];
 const TARGETS: readonly FaultTarget[] = ['sts', 'ecr', 'ecr-public', 'all'];
 
 export class Faults {

@@ -6,7 +6,7 @@ import type { CallLog, CallRecord } from './calls.js';
 import type { AwsCall, FakeContext, Reply } from './context.js';
 import { ecrCall, ecrTarget, jsonError } from './ecr.js';
 import type { Faults, FaultSpec } from './faults.js';
-import { isStsRequest, stsCall } from './sts.js';
+import { isStsRequest, stsCall, stsError } from './sts.js';
 import { readBody, requestId } from './wire.js';
 
 export interface HandlerParts {
@@ -26,7 +26,7 @@ export function createHandler(parts: HandlerParts) {
       if (req.url?.startsWith('/_fake/')) return await parts.control(req, res, body);
       const call = recognise(req, body, parts.ctx);
       if (!call) return write(res, unrecognised(req));
-      await answer(call, req, res, parts, gone.signal);
+      await answer(call, req, res, parts, gone.signal, body);
     } catch (error) {
       if (gone.signal.aborted) return;
       if (!res.headersSent) write(res, jsonError(500, 'InternalFailure', `fake-aws: ${String(error)}`));
@@ -44,7 +44,7 @@ function recognise(req: IncomingMessage, body: string, ctx: FakeContext): AwsCal
 }
 
 /** Latency, then the fault if one applies, then the real answer, computed last so it sees the clock of that moment. */
-async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, parts: HandlerParts, signal: AbortSignal): Promise<void> {
+async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, parts: HandlerParts, signal: AbortSignal, body: string): Promise<void> {
   const record: CallRecord = { service: call.service, action: call.action, at: parts.ctx.now(), status: 0 };
   if (call.accessKeyId) record.accessKeyId = call.accessKeyId;
   if (call.region) record.region = call.region;
@@ -57,7 +57,7 @@ async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, 
     return;
   }
   if (fault?.mode === 'slow') await sleep(fault.delayMs ?? 5000, undefined, { signal });
-  const reply = faultReply(call, fault) ?? call.answer();
+  const reply = faultReply(call, fault) ?? hostile(call, fault, body, parts.ctx.now()) ?? call.answer();
   record.status = reply.status;
   if (reply.errorCode) record.errorCode = reply.errorCode;
   write(res, reply);
@@ -67,6 +67,29 @@ function faultReply(call: AwsCall, fault: FaultSpec | undefined): Reply | undefi
   if (fault?.mode === 'throttle') return call.throttled();
   if (fault?.mode === '5xx') return call.unavailable(fault.status ?? 500);
   return undefined;
+}
+
+const PAST_ISO = '2015-01-01T00:00:00Z';
+const FOREVER_ISO = '9999-12-31T23:59:59Z';
+
+/** The hostile modes: a real answer bent out of shape, or an error echoing the request. */
+function hostile(call: AwsCall, fault: FaultSpec | undefined, requestBody: string, now: number): Reply | undefined {
+  const mode = fault?.mode;
+  if (mode !== 'expired' && mode !== 'year-9999' && mode !== 'empty' && mode !== 'truncated' && mode !== 'echo') return undefined;
+  if (mode === 'echo') {
+    const message = `could not parse the request: ${requestBody}`;
+    return call.service === 'sts' ? stsError(400, 'InvalidParameterValue', message) : jsonError(400, 'InvalidParameterException', message);
+  }
+  const real = call.answer();
+  if (real.status !== 200) return real;
+  if (mode === 'empty') return { ...real, body: '' };
+  if (mode === 'truncated') return { ...real, body: real.body.slice(0, Math.floor(real.body.length / 2)) };
+  const iso = mode === 'expired' ? (call.service === 'sts' ? new Date(now - 60_000).toISOString().replace(/\.\d+Z$/, 'Z') : PAST_ISO) : FOREVER_ISO;
+  const epoch = String(Date.parse(iso) / 1000);
+  const body = call.service === 'sts'
+    ? real.body.replace(/<Expiration>[^<]*<\/Expiration>/g, `<Expiration>${iso}</Expiration>`)
+    : real.body.replace(/"expiresAt":[0-9.e+]+/g, `"expiresAt":${epoch}`);
+  return { ...real, body };
 }
 
 /** Says exactly what arrived, so a future SDK that changes protocol (e.g. to rpc-v2-cbor) fails loudly here. */

@@ -1,0 +1,40 @@
+/**
+ * The principal a set of AWS credentials acts as, and the check that it is the one expected. An STS answer names it
+ * (`AssumedRoleUser.Arn` of AssumeRole / AssumeRoleWithWebIdentity, `Arn` of GetCallerIdentity), e.g.
+ * `arn:aws:sts::123456789012:assumed-role/registry/ecr-proxy-pod`; a role is configured as
+ * `arn:aws:iam::123456789012:role/path/registry`. Assumed-role ARNs drop the role's path (IAM identifiers reference),
+ * so a role matches by partition, account and name.
+ */
+
+export interface Principal {
+  /** As STS reported it. */
+  arn: string;
+  account?: string;
+  /** The role name, when the principal is an assumed role. */
+  roleName?: string;
+  partition?: string;
+}
+
+const ASSUMED_ROLE = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[\w+=,.@-]+$/;
+const ROLE = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+const ANY = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):/;
+
+/** Parses what STS said; unknown shapes keep only the ARN. Never throws. */
+export function principalFromArn(arn: string): Principal {
+  const assumed = ASSUMED_ROLE.exec(arn);
+  if (assumed) return { arn, partition: assumed[1]!, account: assumed[2]!, roleName: assumed[3]! };
+  const any = ANY.exec(arn);
+  return any ? { arn, partition: any[1]!, account: any[2]! } : { arn };
+}
+
+/** The role of a role ARN (`arn:aws:iam::…:role/…`), or undefined when it is not one. */
+export function roleOf(roleArn: string): { partition: string; account: string; name: string } | undefined {
+  const m = ROLE.exec(roleArn);
+  return m ? { partition: m[1]!, account: m[2]!, name: m[3]! } : undefined;
+}
+
+/** True when `principal` is a session of the role `roleArn`. */
+export function isSessionOf(principal: Principal, roleArn: string): boolean {
+  const role = roleOf(roleArn);
+  return !!role && principal.partition === role.partition && principal.account === role.account && principal.roleName === role.name;
+}

@@ -1,0 +1,16 @@
+/**
+ * Text that came from a server (an AWS error message, a response body) before it reaches a log or an error line:
+ * a hostile or broken endpoint may echo the request back, web-identity token included, or send megabytes.
+ */
+import { oneLine } from './env.js';
+
+/** JWTs (three base64url parts, the first starting with `eyJ`) and any long unbroken run of key or token alphabet. */
+const TOKENISH = /eyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?|[A-Za-z0-9+/_=-]{32,}/g;
+
+export const SERVER_TEXT_MAX = 300;
+
+/** One line, token-like runs of 32+ characters replaced by `[redacted]`, at most `max` characters (then `…`). */
+export function serverText(text: unknown, max = SERVER_TEXT_MAX): string {
+  const scrubbed = oneLine(String(text ?? '')).replace(TOKENISH, '[redacted]');
+  return scrubbed.length > max ? `${scrubbed.slice(0, max)}…` : scrubbed;
+}

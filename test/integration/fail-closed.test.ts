@@ -1,0 +1,391 @@
+/**
+ * Issue 9, "Fail closed", on the built executable against the local AWS over real HTTP: the wrong principal is never
+ * used silently; hostile expiries and bodies never become credentials; blocked files and FIFOs never outlive a
+ * deadline; a token in hand is answered; no debugger on demand; writes refuse what they should not replace.
+ * No assertion is about how long something took: a hang shows as the test's own timeout.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
+import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
+import {
+  credentialProcess, ECR_HOST, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
+} from './sts-init-support.js';
+
+let fake: FakeAws;
+let imds: { url: string; hits: string[]; server: Server };
+const running: RunningRefresher[] = [];
+
+/** A stand-in for EC2 instance metadata (IMDSv2) that hands out the node role's keys and records every hit. */
+async function startImds(fakeAws: FakeAws) {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    if (req.method === 'PUT' && req.url === '/latest/api/token') return res.end('imds-session-token');
+    if (req.url === '/latest/meta-data/iam/security-credentials/') return res.end('node-instance-role');
+    if (req.url?.startsWith('/latest/meta-data/iam/security-credentials/node-instance-role')) {
+      const c = fakeAws.issueCredentials({ roleArn: 'arn:aws:iam::123456789012:role/node-instance-role', sessionName: 'i-0123456789abcdef0' });
+      return res.end(JSON.stringify({ Code: 'Success', Type: 'AWS-HMAC', AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }));
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, server };
+}
+
+beforeAll(async () => {
+  requireBuilt();
+  fake = await startFakeAws({ stsLifetimeSeconds: 3600 });
+  imds = await startImds(fake);
+});
+afterAll(async () => {
+  await fake?.stop();
+  imds?.server.close();
+});
+beforeEach(() => {
+  fake.faults.clear();
+  fake.resetCalls();
+  imds.hits.length = 0;
+});
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    r.child.kill('SIGKILL');
+    await r.exited;
+  }
+});
+
+/** The env of a pod whose service account was not annotated: no IRSA, but instance metadata reachable. */
+function unannotatedEnv(extra: Record<string, string> = {}) {
+  return cleanEnv({ ...fake.endpointEnv(), AWS_REGION: 'us-east-1', AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, ...extra });
+}
+
+describe('the principal', () => {
+  it('sts-init with no IRSA env refuses the node instance role: exit 2, one line, nothing written, IMDS untouched', async () => {
+    const work = await workDir('fc-');
+    const out = await stsInit(['--dir', join(work, 'creds')], unannotatedEnv());
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toMatch(/^sts-init: no credential source: .*--allow-instance-role[^\n]*\n$/);
+    expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+    expect(imds.hits).toEqual([]);
+  });
+
+  it('with --allow-instance-role it uses the node role, and says so: principal logged and recorded', async () => {
+    const work = await workDir('fc-');
+    const out = await stsInit(['--dir', join(work, 'creds'), '--allow-instance-role', 'true', '--margin', '2s'], unannotatedEnv());
+    expect(out.code, out.stderr).toBe(0);
+    const stored = await readStored(join(work, 'creds'));
+    expect(stored.Principal).toBe('arn:aws:sts::123456789012:assumed-role/node-instance-role/i-0123456789abcdef0');
+    const written = out.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'credentials written');
+    expect(written).toMatchObject({ source: 'instance', principal: stored.Principal });
+    expect(fake.calls('sts:GetCallerIdentity')).toHaveLength(1);
+    console.log(`principal logged (instance, opted in): ${String(written?.principal)}`);
+  });
+
+  it('an EXPECTED_ROLE_ARN other than the one obtained is exit 2 with one line naming both', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { EXPECTED_ROLE_ARN: 'arn:aws:iam::123456789012:role/some-other-role' });
+    const out = await stsInit(['--dir', join(work, 'creds')], env);
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toContain(`sts-init: the credentials act as arn:aws:sts::123456789012:assumed-role/registry-irsa/`);
+    expect(out.stderr).toContain('not as the expected role arn:aws:iam::123456789012:role/some-other-role');
+    expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+  });
+
+  it('IRSA: the principal comes from the AssumeRoleWithWebIdentity answer, is logged, stored and exported as a metric label', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    const env = await irsaEnv(fake, work);
+    const out = await stsInit(['--dir', dir], env);
+    expect(out.code, out.stderr).toBe(0);
+    const stored = await readStored(dir);
+    expect(stored.Principal).toMatch(/^arn:aws:sts::123456789012:assumed-role\/registry-irsa\/ecr-proxy-/);
+    expect(fake.calls('sts:GetCallerIdentity')).toHaveLength(0);
+    const r = await startRefresher(['--dir', dir, '--margin', '2s'], env);
+    running.push(r);
+    const metrics = (await r.get('/metrics')).body;
+    expect(metric(metrics, `cred_refresher_principal_info{principal="${stored.Principal}"}`)).toBe(1);
+    console.log(`principal logged (IRSA): ${stored.Principal}`);
+  });
+
+  it('the helper with a profile whose credential_process fails never falls through to instance metadata', async () => {
+    const work = await workDir('fc-');
+    await writeFile(join(work, 'aws-config'), `[default]\ncredential_process = ${exePath} credential-process --dir ${join(work, 'nothing-here')}\nregion = us-east-1\n`);
+    const out = await runExe(['get'], {
+      env: cleanEnv({ ...fake.endpointEnv(), AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_SDK_LOAD_CONFIG: '1', AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' }),
+      stdin: ECR_HOST,
+      file: exePath,
+    });
+    expect(out.stdout).toBe('credentials not found in native keychain\n');
+    expect(imds.hits).toEqual([]);
+    expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(0);
+  });
+});
+
+describe('the cache identity follows the principal', () => {
+  it('a profile whose credential_process switches from role A to role B gets a new ECR token for B, not A\'s cached one', async () => {
+    const work = await workDir('fc-');
+    const current = join(work, 'current.json');
+    const asJson = (roleArn: string) => {
+      const c = fake.issueCredentials({ roleArn, sessionName: 'switch' });
+      return { akid: c.accessKeyId, json: JSON.stringify({ Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }) };
+    };
+    await writeFile(join(work, 'aws-config'), `[default]\ncredential_process = cat ${current}\nregion = us-east-1\n`);
+    const env = cleanEnv({ ...fake.endpointEnv(), AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_SDK_LOAD_CONFIG: '1', AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'off' });
+    const a = asJson('arn:aws:iam::123456789012:role/role-a');
+    await writeFile(current, a.json);
+    const first = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(first.code, first.stdout).toBe(0);
+    const b = asJson('arn:aws:iam::123456789012:role/role-b');
+    await writeFile(current, b.json);
+    const second = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(second.code, second.stdout).toBe(0);
+    expect(fake.calls('ecr:GetAuthorizationToken').map((c) => c.accessKeyId)).toEqual([a.akid, b.akid]);
+    expect(JSON.parse(second.stdout).Secret).not.toBe(JSON.parse(first.stdout).Secret);
+    // And role B again: now a cache hit, no ECR call.
+    const third = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(JSON.parse(third.stdout).Secret).toBe(JSON.parse(second.stdout).Secret);
+    expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(2);
+  });
+});
+
+describe('hostile answers from the local AWS never become credentials', () => {
+  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: sts-init writes nothing and gives up at its deadline; stderr one line a record, no token', async (mode) => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work);
+    const token = (await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim();
+    fake.faults.set('sts', { mode });
+    const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '3s'], env);
+    expect(out.code).not.toBe(0);
+    expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+    expect(out.stderr).not.toContain(token.slice(0, 40));
+    for (const line of out.stderr.trim().split('\n')) expect(line.startsWith('{') || line.startsWith('sts-init: ')).toBe(true);
+    const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length;
+    console.log(`sts-init vs STS ${mode}: ${calls} calls in its 3 s deadline (${calls * 20}/min bound), exit ${out.code}`);
+  });
+
+  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: a running refresher keeps the good credentials and counts the failures', async (mode) => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    fake.state.stsLifetimeSeconds = 20;
+    try {
+      const env = await irsaEnv(fake, work);
+      expect((await stsInit(['--dir', dir, '--margin', '2s'], env)).code).toBe(0);
+      const good = await readStored(dir);
+      const r = await startRefresher(['--dir', dir, '--margin', '2s', '--refresh-fraction', '0.1'], env);
+      running.push(r);
+      fake.faults.set('sts', { mode });
+      const since = Date.now();
+      const failures = await waitFor('three failed refreshes', async () => {
+        const text = (await r.get('/metrics')).body;
+        const n = text.split('\n').filter((l) => l.startsWith('cred_refresher_refresh_total{kind="sts",result="failure"')).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+        return n >= 3 ? text : undefined;
+      }, 30_000, 100);
+      const elapsedMin = (Date.now() - since) / 60_000;
+      expect((await readStored(dir)).AccessKeyId).toBe(good.AccessKeyId);
+      expect(metric(failures, 'cred_refresher_refresh_total{kind="sts",result="success",reason="none"}')).toBe(0);
+      const reasons = failures.split('\n').filter((l) => l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
+      if (mode === 'expired' || mode === 'year-9999') expect(reasons).toEqual(['invalid_expiry']);
+      // Measured from the Date of each STS answer, errors included.
+      expect(failures).toMatch(/^cred_refresher_clock_skew_seconds -?\d/m);
+      const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length - 1;
+      console.log(`cred-refresher vs STS ${mode}: reasons ${reasons.join(',')}; ${calls} calls in ${(elapsedMin * 60).toFixed(1)} s`);
+      expect(r.logs()).not.toContain((await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim().slice(0, 40));
+    } finally {
+      fake.state.stsLifetimeSeconds = 3600;
+    }
+  });
+
+  it('ECR expired (2015, as moto): the helper refuses it and keeps the still-valid cached token', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+    const first = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(first.code, first.stdout).toBe(0);
+    const cacheBefore = await readFile(join(work, 'ecr', 'cache.json'), 'utf8');
+    // Make the cached token due for refresh (requested 13 h ago: past half its life) but still valid, then answer hostile.
+    const cache = JSON.parse(cacheBefore) as { Registries: Record<string, { RequestedAt: string }> };
+    for (const e of Object.values(cache.Registries)) e.RequestedAt = new Date(Date.now() - 13 * 3_600_000).toISOString();
+    await writeFile(join(work, 'ecr', 'cache.json'), JSON.stringify(cache));
+    fake.faults.set('ecr', { mode: 'expired' });
+    const second = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).Secret).toBe(JSON.parse(first.stdout).Secret);
+    expect(second.stderr).toContain('is already past');
+    expect(await readFile(join(work, 'ecr', 'cache.json'), 'utf8')).toBe(JSON.stringify(cache));
+  });
+});
+
+describe('failure reasons by the kind of error (issue 10: a reset was counted as timeout)', () => {
+  /** A server that accepts and at once resets every connection (SO_LINGER 0). */
+  async function resetter() {
+    const { createServer: createTcp } = await import('node:net');
+    const server = createTcp((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it.each([
+    ['connection_refused', async () => ({ url: 'http://127.0.0.1:1', close: () => {} })],
+    ['connection_reset', resetter],
+    ['dns', async () => ({ url: 'http://sts.no-such-host.invalid', close: () => {} })],
+  ] as const)('%s', async (reason, endpoint) => {
+    const work = await workDir('fc-');
+    const server = await endpoint();
+    try {
+      const env = await irsaEnv(fake, work, { AWS_ENDPOINT_URL_STS: server.url });
+      const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '1s'], env);
+      expect(out.code).toBe(1);
+      const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason));
+      expect([...reasons]).toEqual([reason]);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('deadlines hold on blocked files', () => {
+  const fifo = (path: string) => execFileSync('mkfifo', [path]);
+
+  it('a FIFO as the web identity token file: sts-init fails at once with one line, permanent', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work);
+    await import('node:fs/promises').then((fs) => fs.rm(env.AWS_WEB_IDENTITY_TOKEN_FILE!));
+    fifo(env.AWS_WEB_IDENTITY_TOKEN_FILE!);
+    const out = await stsInit(['--dir', join(work, 'creds')], env);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('is a FIFO, not a regular file');
+  });
+
+  it('a FIFO as credentials.json: credential-process fails with one line', async () => {
+    const work = await workDir('fc-');
+    fifo(join(work, 'credentials.json'));
+    const out = await credentialProcess(work, '2s');
+    expect(out.code).toBe(1);
+    expect(out.stderr).toBe(`credential-process: credentials.json ${join(work, 'credentials.json')} is a FIFO, not a regular file\n`);
+  });
+
+  it('FIFOs as cache.json and as the log file: the helper still answers from ECR', async () => {
+    const work = await workDir('fc-');
+    await mkdir(join(work, 'ecr', 'log'), { recursive: true });
+    fifo(join(work, 'ecr', 'cache.json'));
+    fifo(join(work, 'ecr', 'log', 'ecr-login.log'));
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr') });
+    const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout).Username).toBe('AWS');
+    expect((await stat(join(work, 'ecr', 'cache.json'))).isFIFO()).toBe(true);
+  });
+});
+
+describe('a token in hand is answered', () => {
+  it('100 simultaneous cold gets on one cache: every caller gets credentials', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'off' });
+    const outs = await Promise.all(Array.from({ length: 100 }, () => runExe(['get'], { env, stdin: ECR_HOST, file: exePath })));
+    const failed = outs.filter((o) => o.code !== 0);
+    expect(failed.map((o) => o.stdout)).toEqual([]);
+    expect(existsSync(join(work, 'ecr', 'cache.json.lock'))).toBe(false);
+    expect((await readdir(join(work, 'ecr'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    console.log(`100 cold gets: ${outs.length - failed.length} answered, ${fake.calls('ecr:GetAuthorizationToken').length} ECR calls`);
+  }, 180_000);
+});
+
+describe('no debugger on demand', () => {
+  const portOpen = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+
+  it('kill -USR1 opens no inspector and does not kill the refresher; NODE_OPTIONS=--inspect is ignored', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    const env = await irsaEnv(fake, work);
+    expect((await stsInit(['--dir', dir], env)).code).toBe(0);
+    const r = await startRefresher(['--dir', dir], { ...env, NODE_OPTIONS: '--inspect=127.0.0.1:9339' });
+    running.push(r);
+    expect(await portOpen(9339)).toBe(false);
+    r.child.kill('SIGUSR1');
+    // The signal is handled once /healthz answers again after it; then nothing may listen on 9229.
+    await waitFor('healthz after SIGUSR1', async () => ((await r.get('/healthz')).status === 200 ? true : undefined));
+    expect(await portOpen(9229)).toBe(false);
+    expect(r.child.exitCode).toBe(null);
+    expect(r.logs()).not.toContain('Debugger listening');
+  });
+
+  it('SIGHUP stops the refresher as SIGTERM does: orderly, exit 0', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    const env = await irsaEnv(fake, work);
+    expect((await stsInit(['--dir', dir], env)).code).toBe(0);
+    const r = await startRefresher(['--dir', dir], env);
+    r.child.kill('SIGHUP');
+    expect(await r.exited).toEqual({ code: 0, signal: null });
+    expect(r.logs()).toContain('"signal":"SIGHUP"');
+  });
+});
+
+describe('writes', () => {
+  it('refuses to replace a device node given as the container token file, and leaves it a device', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    const env = await irsaEnv(fake, work);
+    expect((await stsInit(['--dir', dir], env)).code).toBe(0);
+    const device = join(work, 'full');
+    execFileSync('mknod', [device, 'c', '1', '7']);
+    const child = spawn(exePath, ['cred-refresher', '--dir', dir, '--listen', '127.0.0.1:0', '--container-credentials-listen', '127.0.0.1:0', '--container-credentials-token-file', device], { env });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('is a character device, not a regular file');
+    expect((await stat(device)).isCharacterDevice()).toBe(true);
+  });
+
+  it('under umask 077 --file-mode 0640 still gives 0750 directories, so the registry\'s group can read', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    const env = await irsaEnv(fake, work, { ECR_REGISTRIES: ECR_HOST });
+    const out = await runExe(['-c', `umask 077; exec ${exePath} sts-init --dir ${dir} --file-mode 0640`], { env, file: '/bin/sh' });
+    expect(out.code, out.stderr).toBe(0);
+    expect((await stat(dir)).mode & 0o777).toBe(0o750);
+    expect((await stat(join(dir, 'ecr'))).mode & 0o777).toBe(0o750);
+    expect((await stat(join(dir, 'credentials.json'))).mode & 0o777).toBe(0o640);
+  });
+
+  it('a credentials directory writable by others is refused: exit 2, one line', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    await mkdir(dir);
+    await chmod(dir, 0o777);
+    const out = await stsInit(['--dir', dir], await irsaEnv(fake, work));
+    expect(out.code).toBe(2);
+    expect(out.stderr).toBe(`sts-init: credentials directory ${dir} is writable by others (mode 777); chmod o-w it or use another directory\n`);
+  });
+
+  it('temp files a kill -9 left (credentials, profiles, container token, ECR cache) are removed at start', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    const env = await irsaEnv(fake, work);
+    expect((await stsInit(['--dir', dir], env)).code).toBe(0);
+    await mkdir(join(dir, 'ecr'), { recursive: true });
+    const leftovers = [
+      join(dir, '.credentials.json.123.0a1b2c3d.tmp'), join(dir, '.aws-config.123.0a1b2c3d.tmp'),
+      join(dir, '.container-token.123.0a1b2c3d.tmp'), join(dir, 'ecr', '.cache.json.123.0a1b2c3d.tmp'),
+    ];
+    const old = new Date(Date.now() - 3_600_000);
+    for (const path of leftovers) {
+      await writeFile(path, 'secret');
+      await utimes(path, old, old);
+    }
+    const r = await startRefresher(['--dir', dir], env);
+    running.push(r);
+    await waitFor('the leftovers gone', async () => (leftovers.every((p) => !existsSync(p)) ? true : undefined), 10_000);
+  });
+});
