@@ -226,6 +226,7 @@ write_host() {
     rm -f "$TMP"
     TMP=''
     [ -e "$file" ] || fail "cannot link $file"
+    NEWDIR='' # someone else's file is in it now: the directory is shared, not ours to remove
     leave_alone "$1" "$file"
     return 0
   else
@@ -280,11 +281,13 @@ case $MODE in
   remove) sweep; remove_all ;;
   run)
     sweep
-    trap 'cleanup; remove_all; exit 0' TERM INT HUP
+    SLEEPER=''
+    trap 'cleanup; remove_all; [ -z "$SLEEPER" ] || kill "$SLEEPER" 2>/dev/null || true; exit 0' TERM INT HUP
     while :; do
       sync_all
       sleep "$INTERVAL" &
-      wait $! || true
+      SLEEPER=$!
+      wait "$SLEEPER" || true
     done
     ;;
 esac
