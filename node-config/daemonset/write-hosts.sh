@@ -102,12 +102,10 @@ is_mirror() {
     \[*\]) is_ipv6 "${authority#\[}" && return 0 ; return 1 ;;
     \[*\]:*)
       addr=${authority%%\]*}
-      is_ipv6 "${addr#\[}" && is_port "${authority##*\]:}" ;;
+      port=${authority##*\]:}
+      [ "$addr]:$port" = "$authority" ] && is_ipv6 "${addr#\[}" && is_port "$port" ;;
     *) is_host_port "$authority" ;;
   esac
-}
-is_ipv6_bracketed() {
-  case $1 in \[*\]) is_ipv6 "${1#\[}" ;; *) return 1 ;; esac
 }
 
 [ -n "${ECR_HOSTS:-}" ] || die "ECR_HOSTS is empty: set it to the registry host(s) to mirror, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -140,7 +138,7 @@ case $DIAL_TIMEOUT in
   *s) n=${DIAL_TIMEOUT%s} ;;
   *) n='' ;;
 esac
-case $n in '' | *[!0-9]*) die "DIAL_TIMEOUT='$DIAL_TIMEOUT' is not a duration like 1s or 500ms" ;; esac
+case $n in '' | 0* | *[!0-9]*) die "DIAL_TIMEOUT='$DIAL_TIMEOUT' is not a positive duration like 1s or 500ms" ;; esac
 case $INTERVAL in '' | 0* | *[!0-9]*) die "INTERVAL='$INTERVAL' is not a positive number of seconds" ;; esac
 [ ${#INTERVAL} -le 6 ] || die "INTERVAL='$INTERVAL' is more than 999999 seconds"
 [ -r "$TEMPLATE" ] || die "TEMPLATE '$TEMPLATE' cannot be read"

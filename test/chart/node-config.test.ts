@@ -215,7 +215,7 @@ describe('write-hosts.sh', () => {
   });
 
   it.each([
-    [{ dialTimeout: '1s\nskip_verify = true' }, "DIAL_TIMEOUT='1s?skip_verify = true' is not a duration"],
+    [{ dialTimeout: '1s\nskip_verify = true' }, "DIAL_TIMEOUT='1s?skip_verify = true' is not a positive duration"],
     [{ mirror: 'http://x"]\nhttp://localhost:30008' }, 'MIRROR=\'http://x"]?http://localhost:30008\' is not http(s)://host[:port]'],
     [{ ecrHosts: ['a.example\rb'] }, "ECR_HOSTS: 'a.example?b' is not a registry host name"],
     [{ install: 'a\nb' }, "INSTALL='a?b' is not a name"],
@@ -227,6 +227,8 @@ describe('write-hosts.sh', () => {
     [{ mirror: 'http://localhost:99999' }, "MIRROR='http://localhost:99999' is not"],
     [{ mirror: 'http://localhost:0' }, "MIRROR='http://localhost:0' is not"],
     [{ mirror: 'http://localhost:30008/v2' }, "MIRROR='http://localhost:30008/v2' is not"],
+    [{ mirror: 'http://[fd00::1]x]:30008' }, "MIRROR='http://[fd00::1]x]:30008' is not"],
+    [{ dialTimeout: '0s' }, "DIAL_TIMEOUT='0s' is not a positive duration"],
     [{ ecrHosts: ['a.example:65536'] }, "ECR_HOSTS: 'a.example:65536' is not a registry host name"],
     [{ ecrHosts: ['*'] }, "ECR_HOSTS: '*' is not a registry host name"],
     [{ install: 'x'.repeat(64) }, 'is longer than 63 characters'],
@@ -323,7 +325,7 @@ describe('write-hosts.sh', () => {
     [{ ecrHosts: [] as string[] }, 'ECR_HOSTS is empty'],
     [{ ecrHosts: ['bad|host'] }, "ECR_HOSTS: 'bad|host' is not a registry host name"],
     [{ mirror: 'localhost:30008' }, "MIRROR='localhost:30008' is not http(s)://host[:port]"],
-    [{ dialTimeout: 'soon' }, "DIAL_TIMEOUT='soon' is not a duration"],
+    [{ dialTimeout: 'soon' }, "DIAL_TIMEOUT='soon' is not a positive duration"],
     [{ mirror: 'http://{{HOST_IP}}:30008' }, "MIRROR uses {{HOST_IP}} (IPv4) but HOST_IP='' is not an IPv4 address"],
     [{ mirror: 'http://{{HOST_IP}}:30008', hostIp: '10.0.0.1|x' }, "HOST_IP='10.0.0.1|x' is not an IPv4 address"],
   ])('refuses bad configuration with exit 2 and one line: %j', async (bad, message) => {
