@@ -94,7 +94,11 @@ describe('sts-init', () => {
     const out = await network.run(STS_INIT, ['--dir', dir], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toContain('"ECR token cached"');
-    expect(out.proxied).toEqual([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]);
+    // Then the preflight's GetCallerIdentity and GetAuthorizationToken, through the proxy too (over the same tunnels or
+    // new ones, as keep-alive allows).
+    expect(out.stderr).toContain('preflight: passed (3 checks)');
+    expect(out.proxied.slice(0, 2)).toEqual([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]);
+    expect(new Set(out.proxied)).toEqual(new Set([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]));
     expect(fake.isValidKey((await readStored(dir)).AccessKeyId)).toBe('valid');
   });
 
@@ -107,13 +111,16 @@ describe('sts-init', () => {
     });
     const out = await network.run(STS_INIT, ['--dir', dir], env, { direct: ['sts.eu-west-1.amazonaws.com'] });
     expect(out.code, out.stderr).toBe(0);
-    expect(out.proxied).toEqual(['CONNECT api.ecr.eu-west-1.amazonaws.com:443']);
+    // The preflight's calls too: STS straight, ECR through the proxy.
+    expect(out.stderr).toContain('preflight: passed');
+    expect(new Set(out.proxied)).toEqual(new Set(['CONNECT api.ecr.eu-west-1.amazonaws.com:443']));
     expect(fake.isValidKey((await readStored(dir)).AccessKeyId)).toBe('valid');
   });
 
   it('sends http:// endpoints through HTTP_PROXY', async () => {
     const dir = await workDir('proxy-sts-');
-    const env = await irsa(dir, 'eu-west-1', { HTTP_PROXY: PROXY_URL, AWS_ENDPOINT_URL_STS: 'http://sts.local-aws.test' });
+    // The preflight off: this fake network answers the web identity exchange only.
+    const env = await irsa(dir, 'eu-west-1', { HTTP_PROXY: PROXY_URL, AWS_ENDPOINT_URL_STS: 'http://sts.local-aws.test', PREFLIGHT: 'off' });
     const out = await network.run(STS_INIT, ['--dir', dir], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.proxied).toEqual(['POST http://sts.local-aws.test/']);

@@ -5,7 +5,6 @@ export * from './lock.js';
 export * from './backoff.js';
 export * from './deadline.js';
 export * from './ensure-dir.js';
-export * from './sha256.js';
 export * from './stdio.js';
 export * from './expiry.js';
 export * from './server-text.js';

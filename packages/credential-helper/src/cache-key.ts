@@ -5,8 +5,12 @@
  * costs no AWS call at all. Where it does not (a profile, whose credential_process may switch roles; the default
  * chain), the identity must follow what the credentials really are: see identityPlan and docs/design.md.
  */
-import { firstSet, readRegularFile, sha256Base64, type Env } from '@ecr-proxy/core';
+import { createHash } from 'node:crypto';
+import { firstSet, readRegularFile, type Env } from '@ecr-proxy/core';
 import type { EcrRegistry } from './registry-host.js';
+
+/** base64(sha256(text)): the hash in the reference's key shape. */
+const checksum = (text: string): string => createHash('sha256').update(text).digest('base64');
 
 /**
  * How the helper learns its cache identity:
@@ -37,7 +41,7 @@ export async function resolveIdentity(plan: IdentityPlan, accessKeyId: () => Pro
   if (plan.kind === 'fixed') return plan.identity;
   if (plan.kind === 'resolved') return `key:${await accessKeyId()}`;
   const token = plan.token ?? (plan.tokenFile ? (await readRegularFile(plan.tokenFile, 'container authorization token file', 64 * 1024)).trim() : '');
-  return token ? `${plan.base}#${sha256Base64(token)}` : plan.base;
+  return token ? `${plan.base}#${checksum(token)}` : plan.base;
 }
 
 export function cacheIdentity(env: Env): string {
@@ -54,9 +58,6 @@ export function cacheIdentity(env: Env): string {
   if (container) return `container:${container}`;
   return 'default';
 }
-
-// Not node:crypto: loading it is a fifth of a warm get's start-up (see core's sha256.ts).
-const checksum = sha256Base64;
 
 /** Same shape as the reference's keys: `<region>-<hash>-<registryId>`, and `ecr-public-<hash>` for ECR Public. */
 export function cacheKey(identity: string, registry: EcrRegistry): string {
