@@ -108,7 +108,7 @@ describe('IAM documents pass parliament', () => {
 });
 
 describe('least privilege on the bucket', () => {
-  it('objects: docker/* (the registry layout) and scheduler-state.json (the proxy expiry list), nothing else', () => {
+  it('objects: docker/* (the registry layout), scheduler-state.json (the proxy expiry list) and the preflight probe, nothing else', () => {
     for (const file of ['s3-cache-policy.json', 'bucket-policy-cross-account.json']) {
       const doc = JSON.parse(readFileSync(join(AWS_DIR, file), 'utf8')) as { Statement: Statement[] };
       const objectResources = doc.Statement.filter((s) => s.Effect === 'Allow')
@@ -116,6 +116,7 @@ describe('least privilege on the bucket', () => {
       expect(new Set(objectResources), file).toEqual(new Set([
         'arn:aws:s3:::my-registry-cache-bucket/docker/*',
         'arn:aws:s3:::my-registry-cache-bucket/scheduler-state.json',
+        'arn:aws:s3:::my-registry-cache-bucket/.preflight/*', // sts-init's preflight probe object, deleted at once
       ]));
     }
   });

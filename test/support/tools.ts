@@ -19,6 +19,9 @@ export const toolPaths = {
   aws: join(tools, 'py-tools-venv/bin/aws'),
   parliament: join(tools, 'py-tools-venv/bin/parliament'),
   kubernetesValidate: join(tools, 'py-tools-venv/bin/kubernetes-validate'),
+  /** promtool and prometheus from Debian's prometheus package (scripts/provision.mjs). */
+  promtool: join(tools, 'promtool/promtool'),
+  prometheus: join(tools, 'promtool/prometheus'),
   /** containerd 2.2.9 and crictl 1.34.0: the node side (test/support/node.ts). */
   containerd: join(tools, 'containerd-2.2.9/containerd'),
   crictl: join(tools, 'bin/crictl'),
@@ -39,6 +42,8 @@ const provisionName: Record<ToolName, string> = {
   aws: 'py-tools',
   parliament: 'py-tools',
   kubernetesValidate: 'py-tools',
+  promtool: 'promtool',
+  prometheus: 'promtool',
   containerd: 'containerd',
   crictl: 'crictl',
   actionlint: 'actionlint',

@@ -12,3 +12,4 @@ export * from './file-guard.js';
 export * from './principal.js';
 export * from './local-env.js';
 export * from './self.js';
+export * from './redact.js';

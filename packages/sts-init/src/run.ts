@@ -43,7 +43,12 @@ export async function ensureWritableDir(dir: string, fileMode: number): Promise<
     await unlink(probe);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new SourceError(`credentials directory ${dir} is not writable (${code})`, 'write', true);
+    // The file system said no (read-only mount, permissions, full disk): only a change of the pod spec fixes it, so
+    // it is a local environment error like local-env.ts's, exit 2 (docs/configuration.md, "Exit codes").
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      throw new ConfigError(`local environment: credentials directory ${JSON.stringify(dir)} is not writable (${code})`);
+    }
+    throw new SourceError(`credentials directory ${JSON.stringify(dir)} is not writable (${code})`, 'write', true);
   }
 }
 
