@@ -378,3 +378,55 @@ function registryContainerContract(): Record<string, string> {
   if (Object.keys(contract).length < 5) throw new Error('docs/configuration.md: table "The registry container" not found');
   return contract;
 }
+
+/**
+ * The ECR repositories docs/aws-setup.md creates, by literal name: `create-repository --repository-name NAME`, with
+ * `"$repo"` resolved from the enclosing `for repo in …; do` list. Variables (e.g. "$IMAGE_REPO", the image's own
+ * repository in the cluster account) are left out: they are not repositories of the upstream registry.
+ */
+function repositoriesTheDocCreates(): Set<string> {
+  const doc = readFileSync(join(ROOT, 'docs', 'aws-setup.md'), 'utf8');
+  const created = new Set<string>();
+  let loop: string[] = [];
+  for (const line of doc.split('\n')) {
+    const forRepo = /^\s*for repo in (.*?); do/.exec(line);
+    if (forRepo) loop = (forRepo[1] ?? '').split(/\s+/);
+    const m = /create-repository --repository-name (\S+)/.exec(line);
+    if (!m) continue;
+    const names = m[1] === '"$repo"' ? loop : [m[1] ?? ''];
+    for (const n of names) if (/^[a-z0-9][a-z0-9._/-]*$/.test(n)) created.add(n);
+  }
+  return created;
+}
+
+describe('PREFLIGHT_ECR_REPOSITORY (the preflight probes pull rights on it; a missing repository stops the pod)', () => {
+  const created = repositoriesTheDocCreates();
+  const preflightRepo = (v: Values): string | undefined =>
+    envOf((inits(v).find((c) => c.name === 'sts-init')?.env ?? []) as Container['env']).PREFLIGHT_ECR_REPOSITORY;
+
+  it('docs/aws-setup.md creates cache-test/busybox', () => {
+    expect([...created]).toContain('cache-test/busybox');
+  });
+
+  it.each(all)('%s: unset, or a repository a step of docs/aws-setup.md creates', (_name, values) => {
+    const repo = preflightRepo(values);
+    if (repo !== undefined) expect([...created]).toContain(repo);
+    expect(repo).toBeUndefined(); // optional: unset by default, the user opts in once the repository exists
+  });
+
+  it.each([VALUES_FILE, ...OVERLAYS.map(overlayFile)])('%s: the commented example names a created repository', (file) => {
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes('name: sts-init')) return;
+    const example = /#\s*- name: PREFLIGHT_ECR_REPOSITORY\n\s*#\s*value: (\S+)/.exec(text);
+    expect(example, `${file}: commented PREFLIGHT_ECR_REPOSITORY example`).not.toBeNull();
+    expect([...created]).toContain(example?.[1]);
+  });
+
+  it('the check catches an overlay naming a repository no step creates', () => {
+    const v = structuredClone(base);
+    const sts = inits(v).find((c) => c.name === 'sts-init') as Container;
+    sts.env = [...(sts.env ?? []), { name: 'PREFLIGHT_ECR_REPOSITORY', value: 'ecr-pull-through-cache' }];
+    expect(preflightRepo(v)).toBe('ecr-pull-through-cache');
+    expect([...created]).not.toContain('ecr-pull-through-cache');
+  });
+});
