@@ -345,6 +345,11 @@ describe('overlays', () => {
     });
   });
 
+  it('base: no in-memory blob descriptor cache (a shared layer one repository expired would be redirected to a deleted object)', () => {
+    expect(obj(obj(obj(base.configData).storage).cache)).toEqual({ blobdescriptor: '' });
+    expect(baseText).toContain('test/e2e/shared-layer-expiry.test.ts');
+  });
+
   it('two-replicas: two pods, a disruption budget, and the caveats written down', () => {
     const v = merged('two-replicas');
     expect(v.replicaCount).toBe(2);
