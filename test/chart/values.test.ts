@@ -435,3 +435,25 @@ describe('PREFLIGHT_ECR_REPOSITORY (the preflight probes pull rights on it; a mi
     expect([...created]).not.toContain('ecr-pull-through-cache');
   });
 });
+
+describe('docs/aws-setup.md: step 7 pushes to the registry the cache serves', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'aws-setup.md'), 'utf8');
+  const blocks = [...doc.matchAll(/^```sh([^\n]*)\n([\s\S]*?)^```/gm)].map((m) => ({ tags: (m[1] ?? '').trim().split(/\s+/).filter(Boolean), text: m[2] ?? '' }));
+  const step7 = doc.split(/^## /m).find((s) => s.startsWith('7. Validate')) ?? '';
+
+  it('every cross-account variant points step 7 at the ECR account, with its profile', () => {
+    for (const variant of ['cross-account', 'pod-identity-target', 'repository-policy']) {
+      const text = blocks.filter((b) => b.tags.includes(variant)).map((b) => b.text).join('\n');
+      expect(text, variant).toContain('UPSTREAM_ACCOUNT_ID=$ECR_ACCOUNT_ID UPSTREAM_AWS=(aws --profile "$ECR_PROFILE")');
+    }
+    expect(blocks[0]?.text).toContain('UPSTREAM_ACCOUNT_ID=$ACCOUNT_ID UPSTREAM_AWS=(aws)');
+  });
+
+  it('the push block uses them for every ECR call and the registry host', () => {
+    const push = /```sh\n([\s\S]*?)```/.exec(step7)?.[1] ?? '';
+    expect(push).toMatch(/^export ECR=\$UPSTREAM_ACCOUNT_ID\.dkr\.ecr\./m);
+    const ecrCalls = push.split('\n').filter((l) => /\becr (describe|create|get-login)/.test(l));
+    expect(ecrCalls.length).toBe(3);
+    for (const l of ecrCalls) expect(l).toMatch(/^\s*(\|\| )?"\$\{UPSTREAM_AWS\[@\]\}" ecr /);
+  });
+});
