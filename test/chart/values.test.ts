@@ -457,3 +457,24 @@ describe('docs/aws-setup.md: step 7 pushes to the registry the cache serves', ()
     for (const l of ecrCalls) expect(l).toMatch(/^\s*(\|\| )?"\$\{UPSTREAM_AWS\[@\]\}" ecr /);
   });
 });
+
+describe('docs/security.md says what the values do not close', () => {
+  const security = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
+
+  it('internal-nlb: the random node ports outside the source ranges (allocateLoadBalancerNodePorts)', () => {
+    // the chart 3.0.0 has no value for it, so the rendered Service keeps the Kubernetes default (true)
+    expect(obj(defaults.service)).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(obj(merged('internal-nlb').service)).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(security).toContain('allocateLoadBalancerNodePorts');
+    expect(readFileSync(overlayFile('internal-nlb'), 'utf8')).toContain('allocateLoadBalancerNodePorts');
+  });
+
+  it('NetworkPolicy: no ipBlock of the whole VPC CIDR (every pod under the VPC CNI), and the caveat written', () => {
+    expect(security).toContain('VPC CNI, pods get VPC addresses');
+    const policy = /```yaml\n([\s\S]*?)```/.exec(security)?.[1] ?? '';
+    const np = parseYaml(policy.replace(/^  /gm, '')) as Values;
+    const from = (obj(np.spec).ingress as { ports: unknown; from: Values[] }[])[0]?.from ?? [];
+    expect(from.some((f) => isObject(f.namespaceSelector))).toBe(true);
+    for (const f of from) if (isObject(f.ipBlock)) expect(Number(String(f.ipBlock.cidr).split('/')[1])).toBeGreaterThan(16);
+  });
+});
