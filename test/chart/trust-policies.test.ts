@@ -52,3 +52,22 @@ describe('trust policies: exactly this principal, action and condition', () => {
     expect({ ...EXPECTED['trust-pod-identity.json'], Condition: { StringEquals: rest } }).not.toStrictEqual(EXPECTED['trust-pod-identity.json']);
   });
 });
+
+describe('ECR pull grants: only what the registry v2 API through an ECR token needs', () => {
+  // registry 3.0.0's proxy speaks the registry v2 API only: manifests (BatchGetImage), blobs
+  // (GetDownloadUrlForLayer, BatchCheckLayerAvailability), tags/list (ListImages); never Describe*.
+  const PULL = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:ListImages'];
+  it('ecr-pull-policy.json', () => {
+    const [token, pull, ...rest] = statements('ecr-pull-policy.json') as (Statement & { Resource: unknown })[];
+    expect(rest).toEqual([]);
+    expect([token?.Action, token?.Resource]).toEqual(['ecr:GetAuthorizationToken', '*']);
+    expect(pull?.Action).toEqual(PULL);
+    expect(pull?.Resource).toBe('arn:aws:ecr:us-east-1:123456789012:repository/*');
+  });
+  it('ecr-repository-policy-cross-account.json', () => {
+    const all = statements('ecr-repository-policy-cross-account.json');
+    expect(all).toHaveLength(1);
+    expect(all[0]?.Principal).toEqual({ AWS: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache' });
+    expect(all[0]?.Action).toEqual(PULL);
+  });
+});
