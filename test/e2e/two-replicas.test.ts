@@ -87,7 +87,7 @@ describe.each([
     };
   }
 
-  it('in-memory descriptor cache (the registry's default setting): B redirects to the deleted object, the pull fails', async () => {
+  it('in-memory descriptor cache (the registry default): B redirects to the deleted object, the pull fails', async () => {
     const configData = loadYaml(VALUES_FILE).configData as Record<string, any>;
     configData.storage = { ...configData.storage, cache: { blobdescriptor: 'inmemory' } };
     const { afterExpiry, pull } = await scenario(configData, '/base', 'team/base');
