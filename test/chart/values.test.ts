@@ -194,7 +194,14 @@ describe('the pod', () => {
     expect(registryEnv(values).ECR_LOGIN_ALLOWED_REGISTRIES).toBe(account);
     for (const c of inits(values)) {
       const env = envOf(c.env);
-      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds');
+      // A subdirectory of the volume: its root is root-owned 1777 (a tmpfs), which the roles refuse to write into.
+      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds/aws');
+      // Every consumer path follows the credentials directory.
+      expect(registryEnv(values), c.name).toMatchObject({
+        AWS_CONFIG_FILE: `${env.CREDENTIALS_DIR}/aws-config`,
+        AWS_SHARED_CREDENTIALS_FILE: `${env.CREDENTIALS_DIR}/aws-credentials`,
+        AWS_ECR_CACHE_DIR: `${env.CREDENTIALS_DIR}/ecr`,
+      });
       expect(env.ECR_REGISTRIES, c.name).toBe(host);
       expect(env.AWS_REGION, c.name).toBe(region);
       expect(env.ECR_LOGIN_CACHE_IDENTITY, c.name).toBe(registryEnv(values).ECR_LOGIN_CACHE_IDENTITY);

@@ -366,7 +366,7 @@ describe('writes', () => {
     await chmod(dir, 0o777);
     const out = await stsInit(['--dir', dir], await irsaEnv(fake, work));
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe(`sts-init: credentials directory ${dir} is writable by others (mode 777); chmod o-w it or use another directory\n`);
+    expect(out.stderr).toBe(`sts-init: credentials directory ${dir} is writable by others (mode 777); chmod go-w it or use another directory\n`);
   });
 
   it('temp files a kill -9 left (credentials, profiles, container token, ECR cache) are removed at start', async () => {
