@@ -201,7 +201,7 @@ describe('sts-init', () => {
       await writeFile(join(work, 'a-file'), '');
       const result = await stsInit(['--dir', join(work, 'a-file', 'creds')], await irsaEnv(fake, work));
       expect(result.code).toBe(1);
-      expect(lastLine(result.stderr)).toBe(`sts-init: credentials directory ${join(work, 'a-file', 'creds')} is not writable (ENOTDIR)`);
+      expect(lastLine(result.stderr)).toBe(`sts-init: credentials directory ${join(work, 'a-file', 'creds')} cannot be created (ENOTDIR)`);
       expect(fake.counts()).toEqual({});
     });
   });
