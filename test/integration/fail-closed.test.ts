@@ -17,6 +17,7 @@ import {
   credentialProcess, ECR_HOST, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
 
+const STATIC_KEY = 'AKIASTATICEXAMPLE';
 let fake: FakeAws;
 let imds: { url: string; hits: string[]; server: Server };
 const running: RunningRefresher[] = [];
@@ -41,7 +42,7 @@ async function startImds(fakeAws: FakeAws) {
 
 beforeAll(async () => {
   requireBuilt();
-  fake = await startFakeAws({ stsLifetimeSeconds: 3600 });
+  fake = await startFakeAws({ stsLifetimeSeconds: 3600, staticKeys: [STATIC_KEY] });
   imds = await startImds(fake);
 });
 afterAll(async () => {
@@ -155,7 +156,7 @@ describe('the cache identity follows the principal', () => {
 });
 
 describe('hostile answers from the local AWS never become credentials', () => {
-  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: sts-init writes nothing and gives up at its deadline; stderr one line a record, no token', async (mode) => {
+  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo', 'huge'] as const)('STS %s: sts-init writes nothing and gives up at its deadline; stderr one line a record, no token', async (mode) => {
     const work = await workDir('fc-');
     const env = await irsaEnv(fake, work);
     const token = (await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim();
@@ -165,11 +166,16 @@ describe('hostile answers from the local AWS never become credentials', () => {
     expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
     expect(out.stderr).not.toContain(token.slice(0, 40));
     for (const line of out.stderr.trim().split('\n')) expect(line.startsWith('{') || line.startsWith('sts-init: ')).toBe(true);
+    const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason).filter(Boolean));
+    // A body the SDK cannot parse, or one over the size limit (refused before parsing), is invalid_response.
+    if (mode === 'truncated' || mode === 'huge') expect([...reasons]).toEqual(['invalid_response']);
+    if (mode === 'huge') expect(out.stderr).toContain('answered more than 65536 bytes; refused before parsing');
+    expect(out.stderr).not.toContain('inspect the hidden field');
     const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length;
     console.log(`sts-init vs STS ${mode}: ${calls} calls in its 3 s deadline (${calls * 20}/min bound), exit ${out.code}`);
   });
 
-  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: a running refresher keeps the good credentials and counts the failures', async (mode) => {
+  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo', 'huge'] as const)('STS %s: a running refresher keeps the good credentials and counts the failures', async (mode) => {
     const work = await workDir('fc-');
     const dir = join(work, 'creds');
     fake.state.stsLifetimeSeconds = 20;
@@ -191,8 +197,10 @@ describe('hostile answers from the local AWS never become credentials', () => {
       expect(metric(failures, 'cred_refresher_refresh_total{kind="sts",result="success",reason="none"}')).toBe(0);
       const reasons = failures.split('\n').filter((l) => l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
       if (mode === 'expired' || mode === 'year-9999') expect(reasons).toEqual(['invalid_expiry']);
+      if (mode === 'truncated' || mode === 'huge') expect(reasons).toEqual(['invalid_response']);
       // Measured from the Date of each STS answer, errors included.
-      expect(failures).toMatch(/^cred_refresher_clock_skew_seconds -?\d/m);
+      // (An answer refused before anything reads it has no Date to measure.)
+      if (mode !== 'huge') expect(failures).toMatch(/^cred_refresher_clock_skew_seconds -?\d/m);
       const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length - 1;
       console.log(`cred-refresher vs STS ${mode}: reasons ${reasons.join(',')}; ${calls} calls in ${(elapsedMin * 60).toFixed(1)} s`);
       expect(r.logs()).not.toContain((await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim().slice(0, 40));
@@ -217,6 +225,68 @@ describe('hostile answers from the local AWS never become credentials', () => {
     expect(JSON.parse(second.stdout).Secret).toBe(JSON.parse(first.stdout).Secret);
     expect(second.stderr).toContain('is already past');
     expect(await readFile(join(work, 'ecr', 'cache.json'), 'utf8')).toBe(JSON.stringify(cache));
+  });
+});
+
+describe('answers over the size limit are refused before parsing (invalid_response), whatever sent them', () => {
+  it('ECR answering 50 MB: the helper fails in one line and caches nothing', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+    fake.faults.set('ecr', { mode: 'huge' });
+    const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('credentials not found in native keychain\n');
+    expect(out.stderr).toContain('answered more than 65536 bytes; refused before parsing');
+    expect(existsSync(join(work, 'ecr', 'cache.json'))).toBe(false);
+  });
+
+  it('STS GetCallerIdentity answering 50 MB (Pod Identity, whose principal it asks): sts-init fails, reason invalid_response, writes nothing', async () => {
+    const work = await workDir('fc-');
+    const endpoint = createServer((_req, res) => {
+      const c = fake.issueCredentials({ roleArn: 'arn:aws:iam::123456789012:role/registry-pod-identity', sessionName: 'eks-pod' });
+      res.end(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }));
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = cleanEnv({ ...fake.endpointEnv(), HOME: work, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/creds` });
+      fake.faults.set('sts', { mode: 'huge' });
+      const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '2s'], env);
+      expect(out.code).toBe(1);
+      expect(fake.calls('sts:GetCallerIdentity').length).toBeGreaterThan(0);
+      const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason).filter(Boolean));
+      expect([...reasons]).toEqual(['invalid_response']);
+      expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+    } finally {
+      endpoint.close();
+    }
+  });
+
+  it('the container credentials endpoint answering 50 MB: sts-init fails, reason invalid_response, writes nothing', async () => {
+    const work = await workDir('fc-');
+    const huge = Buffer.alloc(50 * 1024 * 1024, 0x20);
+    const server = createServer((_req, res) => {
+      // Chunked, no Content-Length: the size shows only by reading.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"AccessKeyId":"AKIA');
+      res.write(huge);
+      res.end('","SecretAccessKey":"s","Token":"t","Expiration":"2099-01-01T00:00:00Z"}');
+      res.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = cleanEnv({ ...fake.endpointEnv(), HOME: work, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(server.address() as AddressInfo).port}/creds` });
+      // The SDK's container provider retries 3 times itself (about 3.5 s) before sts-init sees its failure.
+      const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '8s'], env);
+      expect(out.code).toBe(1);
+      const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason).filter(Boolean));
+      expect(reasons).toContain('invalid_response');
+      expect([...reasons].filter((r) => r !== 'invalid_response' && r !== 'timeout')).toEqual([]);
+      expect(out.stderr).toContain('answered more than 65536 bytes; refused before parsing');
+      expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 

@@ -3,6 +3,8 @@
  * an AWS call reaches it (through a dynamic import), and a warm cache hit never pays for loading the SDK.
  */
 import { homedir } from 'node:os';
+import { PassThrough, type Readable } from 'node:stream';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { fullJitter } from './backoff.js';
 import { installEnvProxy, type EnvProxyAgent } from './proxy-agent.js';
@@ -39,6 +41,66 @@ function ensureHomeForSdk(): void {
 }
 
 ensureHomeForSdk();
+
+/**
+ * The largest answer body any AWS call of ours may have, in bytes. STS (AssumeRole*, GetCallerIdentity), ECR and
+ * ECR Public GetAuthorizationToken and the container credentials endpoint answer with a few KB; a hostile or broken
+ * endpoint answering 50 MB used to cost gigabytes in parsing (an OOM kill under the chart's 192Mi limit).
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** An answer body over MAX_RESPONSE_BYTES; classified as `invalid_response`, never retried by the SDK itself. */
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+}
+
+/** Reads `body` into memory, at most `limit` bytes: more destroys the stream (closing the socket) and throws. */
+export async function readBounded(body: Readable, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ResponseTooLargeError(`${what} answered more than ${limit} bytes; refused before parsing`);
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Every AWS answer goes through NodeHttpHandler.handle: the clients we build, the STS client inside fromIni and the
+ * default chain, and the container endpoint provider (fromHttp), which builds its own handler and takes none from
+ * us. So the bound is put on the handler's prototype, once, when this module loads: the body is read here, within
+ * the limit, and handed on as a stream the SDK parses as before. Instance metadata (opt-in only) uses node:http
+ * directly and is not covered.
+ */
+function boundResponseBodies(): void {
+  const proto = NodeHttpHandler.prototype as { handle: NodeHttpHandler['handle']; __bounded?: true };
+  if (proto.__bounded) return;
+  const original = proto.handle;
+  proto.handle = async function bounded(this: NodeHttpHandler, request, options) {
+    const out = await original.call(this, request, options);
+    const body = out.response.body as Readable | undefined;
+    if (body && typeof (body as { pipe?: unknown }).pipe === 'function') {
+      const what = `${request.hostname ?? 'the endpoint'}${request.port ? `:${request.port}` : ''}`;
+      const declared = Number(out.response.headers['content-length'] ?? out.response.headers['Content-Length']);
+      if (declared > MAX_RESPONSE_BYTES) {
+        body.destroy();
+        throw new ResponseTooLargeError(`${what} answered ${declared} bytes, more than ${MAX_RESPONSE_BYTES}; refused before parsing`);
+      }
+      const buffered = new PassThrough();
+      buffered.end(await readBounded(body, MAX_RESPONSE_BYTES, what));
+      out.response.body = buffered;
+    }
+    return out;
+  };
+  proto.__bounded = true;
+}
+
+boundResponseBodies();
 
 /** The request handler settings of every client, nested ones (STS inside a credential provider) included. */
 export function requestHandlerOptions() {
