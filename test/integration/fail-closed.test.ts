@@ -5,7 +5,7 @@
  * No assertion is about how long something took: a hang shows as the test's own timeout.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -125,6 +125,75 @@ describe('the principal', () => {
     expect(out.stdout).toBe('credentials not found in native keychain\n');
     expect(imds.hits).toEqual([]);
     expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(0);
+  });
+
+  it('the helper with a failing profile in ~/.aws/config (no AWS_* env at all) never reaches instance metadata either', async () => {
+    const home = await workDir('fc-home-');
+    await mkdir(join(home, '.aws'));
+    // The profile sts-init writes, pointing at a credentials.json that is gone (expired, or the volume lost).
+    await writeFile(join(home, '.aws', 'config'), `[default]\ncredential_process = ${exePath} credential-process --dir ${join(home, 'gone')}\nregion = us-east-1\n`);
+    const out = await runExe(['get'], {
+      env: cleanEnv({ ...fake.endpointEnv(), HOME: home, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, ECR_LOGIN_LOG: 'stderr' }),
+      stdin: ECR_HOST,
+      file: exePath,
+    });
+    expect(imds.hits).toEqual([]);
+    expect(out.code).toBe(1);
+    expect(existsSync(join(home, '.ecr', 'cache.json'))).toBe(false);
+  });
+
+  /** An STS that answers AssumeRoleWithWebIdentity with credentials of `roleArn` expiring at `expiration`; every
+   * other call (GetCallerIdentity) goes to the fake, which knows those credentials. */
+  async function webIdentityAnswering(roleArn: string, expiration?: string) {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        if (!body.includes('Action=AssumeRoleWithWebIdentity')) {
+          const target = new URL(fake.url);
+          const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          });
+          forward.end(body);
+          return;
+        }
+        const c = fake.issueCredentials({ roleArn, sessionName: 'pod' });
+        const [, account, name] = /:(\d{12}):role\/(.+)$/.exec(roleArn)!;
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>${c.accessKeyId}</AccessKeyId><SecretAccessKey>${c.secretAccessKey}</SecretAccessKey><SessionToken>${c.sessionToken}</SessionToken><Expiration>${expiration ?? new Date(c.expiresAt).toISOString()}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/${name}/pod</Arn><AssumedRoleId>AROAX:pod</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it.each([
+    ['a session of another role', 'arn:aws:iam::123456789012:role/other-role', undefined, 'not as a session of AWS_ROLE_ARN'],
+    ['an expiry in year 9999', SOURCE_ROLE, '9999-12-31T00:00:00Z', 'further away than the service can issue'],
+    ['an expiry already past', SOURCE_ROLE, '2015-01-01T00:00:00Z', 'is already past'],
+  ] as const)('the helper under IRSA refuses web identity credentials of %s: no ECR call, nothing cached', async (_name, roleArn, expiration, says) => {
+    const work = await workDir('fc-');
+    const sts = await webIdentityAnswering(roleArn, expiration);
+    try {
+      const env = await irsaEnv(fake, work, { AWS_ENDPOINT_URL_STS: sts.url, AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+      const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+      expect(out.code).toBe(1);
+      expect(out.stdout).toBe('credentials not found in native keychain\n');
+      expect(out.stderr).toContain(says);
+      expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(0);
+      expect(existsSync(join(work, 'ecr', 'cache.json'))).toBe(false);
+    } finally {
+      sts.close();
+    }
+  });
+
+  it('the helper under IRSA with the right role gets its token (one GetCallerIdentity on the miss)', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+    const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(out.code, out.stderr).toBe(0);
+    expect(fake.calls('sts:GetCallerIdentity')).toHaveLength(1);
   });
 });
 
