@@ -400,12 +400,23 @@ describe('deadlines hold on blocked files', () => {
     expect(out.stderr).toContain('is a FIFO, not a regular file');
   });
 
+  it('a FIFO where sts-init writes credentials.json: exit 2 (a path to fix), one line saying what to do, FIFO untouched', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    await mkdir(dir, { mode: 0o700 });
+    fifo(join(dir, 'credentials.json'));
+    const out = await stsInit(['--dir', dir], await irsaEnv(fake, work));
+    expect(out.code).toBe(2);
+    expect(out.stderr.trim().split('\n').pop()).toBe(`sts-init: file ${join(dir, 'credentials.json')} is a FIFO, not a regular file; remove it or point the setting at another path`);
+    expect((await stat(join(dir, 'credentials.json'))).isFIFO()).toBe(true);
+  });
+
   it('a FIFO as credentials.json: credential-process fails with one line', async () => {
     const work = await workDir('fc-');
     fifo(join(work, 'credentials.json'));
     const out = await credentialProcess(work, '2s');
     expect(out.code).toBe(1);
-    expect(out.stderr).toBe(`credential-process: credentials.json ${join(work, 'credentials.json')} is a FIFO, not a regular file\n`);
+    expect(out.stderr).toBe(`credential-process: credentials.json ${join(work, 'credentials.json')} is a FIFO, not a regular file; remove it or point the setting at another path\n`);
   });
 
   it('FIFOs as cache.json and as the log file: the helper still answers from ECR', async () => {

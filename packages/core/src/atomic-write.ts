@@ -48,6 +48,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => {});
+    // fs errors of a write or fsync name no path ("ENOSPC: no space left on device, write"): say which file.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && typeof e.message === 'string' && !e.message.includes(path)) e.message = `${e.message} (writing ${path})`;
     throw err;
   }
   await syncDir(dirname(path));

@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, oneLine, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
 import { describe, SourceError } from './errors.js';
@@ -15,11 +15,13 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
     return 0;
   } catch (err) {
-    const line = err instanceof ConfigError ? err.message : describe(err);
+    // A path that names a FIFO, a device or a directory is the user's to fix, like any bad setting: exit 2.
+    const fileType = (err as Error | undefined)?.name === 'FileTypeError';
+    const line = err instanceof ConfigError || fileType ? oneLine((err as Error).message) : describe(err);
     process.stderr.write(`sts-init: ${line}\n`);
     // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage;
     // a local environment error too: nothing but a change of the environment fixes either.
-    const configuration = err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
+    const configuration = err instanceof ConfigError || fileType || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
     return configuration ? 2 : 1;
   }
 }
