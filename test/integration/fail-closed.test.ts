@@ -400,6 +400,26 @@ describe('deadlines hold on blocked files', () => {
     expect(out.stderr).toContain('is a FIFO, not a regular file');
   });
 
+  it('a profile credential_process that hangs is killed when the helper gives up at its deadline, not left orphaned', async () => {
+    const work = await workDir('fc-');
+    const pidFile = join(work, 'pid');
+    const script = join(work, 'hang.sh');
+    await writeFile(script, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 1000\n`, { mode: 0o755 });
+    await writeFile(join(work, 'aws-config'), `[default]\ncredential_process = ${script}\nregion = us-east-1\n`);
+    const out = await runExe(['get'], {
+      env: cleanEnv({ ...fake.endpointEnv(), AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_EC2_METADATA_DISABLED: 'true', AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr', ECR_LOGIN_TIMEOUT: '1s' }),
+      stdin: ECR_HOST,
+      file: exePath,
+    });
+    expect(out.stdout).toBe('credentials not found in native keychain\n');
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    // Gone, or a zombie waiting for init to reap it: either way no longer running.
+    await waitFor('the credential_process to be gone', async () => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+      return stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
+    }, 5000);
+  });
+
   it('a FIFO where sts-init writes credentials.json: exit 2 (a path to fix), one line saying what to do, FIFO untouched', async () => {
     const work = await workDir('fc-');
     const dir = join(work, 'creds');

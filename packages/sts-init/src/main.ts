@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, oneLine, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, killChildrenOnExit, createLogger, localEnvironmentProblem, oneLine, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
 import { describe, SourceError } from './errors.js';
@@ -11,6 +11,7 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
   try {
     const config = stsInitConfig({ argv, env, selfExecutable: standaloneExecutable() });
     // The retry loop gives up at the deadline; a write stuck on a hung mount is caught here.
+    killChildrenOnExit();
     armWatchdog(config.timeoutMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
     await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
     return 0;
