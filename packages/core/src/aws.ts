@@ -70,40 +70,61 @@ export async function readBounded(body: Readable, limit: number, what: string): 
   return Buffer.concat(chunks);
 }
 
+type HandlerOut = Awaited<ReturnType<NodeHttpHandler['handle']>>;
+type HandlerArgs = Parameters<NodeHttpHandler['handle']>;
+
+/** Replaces the answer's body stream with its bytes, read within MAX_RESPONSE_BYTES (ResponseTooLargeError past it). */
+async function bounded(out: HandlerOut, request: HandlerArgs[0]): Promise<HandlerOut> {
+  const body = out.response.body as Readable | undefined;
+  if (!body || typeof (body as { pipe?: unknown }).pipe !== 'function') return out;
+  const what = `${request.hostname ?? 'the endpoint'}${request.port ? `:${request.port}` : ''}`;
+  const declared = Number(out.response.headers['content-length'] ?? out.response.headers['Content-Length']);
+  if (declared > MAX_RESPONSE_BYTES) {
+    body.destroy();
+    throw new ResponseTooLargeError(`${what} answered ${declared} bytes, more than ${MAX_RESPONSE_BYTES}; refused before parsing`);
+  }
+  const buffered = new PassThrough();
+  buffered.end(await readBounded(body, MAX_RESPONSE_BYTES, what));
+  out.response.body = buffered;
+  return out;
+}
+
+const unboundedHandle = NodeHttpHandler.prototype.handle;
+
 /**
- * Every AWS answer goes through NodeHttpHandler.handle: the clients we build, the STS client inside fromIni and the
- * default chain, and the container endpoint provider (fromHttp), which builds its own handler and takes none from
- * us. So the bound is put on the handler's prototype, once, when this module loads: the body is read here, within
- * the limit, and handed on as a stream the SDK parses as before. Instance metadata (opt-in only) uses node:http
- * directly and is not covered.
+ * The request handler of every client we build, nested ones (the STS client inside fromIni and the default chain)
+ * included: the SDK's NodeHttpHandler, with each answer body read within MAX_RESPONSE_BYTES before the SDK parses it.
+ * An instance, not options: the bundle can hold two copies of @smithy/node-http-handler (its ESM and CJS builds,
+ * reached by different importers), and a client given options builds its handler from its own copy.
+ */
+export class BoundedHttpHandler extends NodeHttpHandler {
+  override async handle(...args: HandlerArgs): Promise<HandlerOut> {
+    return bounded(await unboundedHandle.apply(this, args), args[0]);
+  }
+}
+
+/**
+ * The container endpoint provider (fromHttp) builds its own handler and takes none from us: the same bound is put on
+ * the prototype of our copy of the class, which is the copy fromHttp uses (checked on the built executable by
+ * test/integration/fail-closed.test.ts). Instance metadata (opt-in only) uses node:http directly and is not covered.
  */
 function boundResponseBodies(): void {
   const proto = NodeHttpHandler.prototype as { handle: NodeHttpHandler['handle']; __bounded?: true };
   if (proto.__bounded) return;
-  const original = proto.handle;
-  proto.handle = async function bounded(this: NodeHttpHandler, request, options) {
-    const out = await original.call(this, request, options);
-    const body = out.response.body as Readable | undefined;
-    if (body && typeof (body as { pipe?: unknown }).pipe === 'function') {
-      const what = `${request.hostname ?? 'the endpoint'}${request.port ? `:${request.port}` : ''}`;
-      const declared = Number(out.response.headers['content-length'] ?? out.response.headers['Content-Length']);
-      if (declared > MAX_RESPONSE_BYTES) {
-        body.destroy();
-        throw new ResponseTooLargeError(`${what} answered ${declared} bytes, more than ${MAX_RESPONSE_BYTES}; refused before parsing`);
-      }
-      const buffered = new PassThrough();
-      buffered.end(await readBounded(body, MAX_RESPONSE_BYTES, what));
-      out.response.body = buffered;
-    }
-    return out;
+  proto.handle = async function handle(this: NodeHttpHandler, ...args: HandlerArgs) {
+    return bounded(await unboundedHandle.apply(this, args), args[0]);
   };
   proto.__bounded = true;
 }
 
 boundResponseBodies();
 
-/** The request handler settings of every client, nested ones (STS inside a credential provider) included. */
-export function requestHandlerOptions() {
+/** A new request handler for one client (a client destroys its handler with itself). */
+export function requestHandler(): BoundedHttpHandler {
+  return new BoundedHttpHandler(requestHandlerOptions());
+}
+
+function requestHandlerOptions() {
   return {
     // Without these a black-holed endpoint holds a call until the OS gives up, minutes later.
     connectionTimeout: 3000,
@@ -127,6 +148,6 @@ export function clientConfig(settings: ClientSettings) {
     ...(settings.region === undefined ? {} : { region: settings.region }),
     maxAttempts,
     retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt: number) => 50 + fullJitter(attempt, 100, 4000)),
-    requestHandler: requestHandlerOptions(),
+    requestHandler: requestHandler(),
   };
 }

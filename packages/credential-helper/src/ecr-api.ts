@@ -7,7 +7,7 @@ import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from '@
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { checkExpiry, isSessionOf, principalFromArn } from '@ecr-proxy/core';
-import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
+import { clientConfig, requestHandler } from '@ecr-proxy/core/aws';
 import type { EcrRegistry } from './registry-host.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
@@ -60,7 +60,7 @@ function defaultCredentialsIn(region: string): () => ReturnType<ReturnType<typeo
   return () => {
     let creds = resolved.get(region);
     if (!creds) {
-      creds = fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandlerOptions() } })().then((c) => checkedCredentials(c, region));
+      creds = fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandler() } })().then((c) => checkedCredentials(c, region));
       resolved.set(region, creds);
     }
     return creds;
@@ -139,7 +139,7 @@ async function fetchWith(
 export const listAws: ListAws = {
   async hasCredentials() {
     try {
-      await fromNodeProviderChain({ clientConfig: { requestHandler: requestHandlerOptions() } })();
+      await fromNodeProviderChain({ clientConfig: { requestHandler: requestHandler() } })();
       return true;
     } catch {
       return false;
