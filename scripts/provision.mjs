@@ -3,14 +3,14 @@
 // git-ignored .tools/ of the repo. Everything comes from the Go module proxy or PyPI, so a fresh CI machine with
 // Go, Python 3 and Node is enough.
 //
-//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, containerd, crictl, actionlint)
+//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, containerd, crictl, actionlint, promtool)
 //   node scripts/provision.mjs helm crane      only these
 //
 // A tool whose stamp file (.tools/.stamps/<name>) names the pinned spec and whose binary exists is skipped.
 // Full build output goes to .tools/logs/<name>.log; the console gets one line per tool.
 // PROVISION_PIP_TARGET=1 forces the `pip install --target` fallback used when `python3 -m venv` is unavailable.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, renameSync, writeFileSync, chmodSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, renameSync, writeFileSync, chmodSync, createWriteStream } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,12 +41,18 @@ const CATALOG = {
   // drives it. Only pulls are tested, so no runc or CNI; both build with CGO off.
   containerd: goTool('containerd', 'github.com/containerd/containerd/v2/cmd/containerd', 'v2.2.9', 'containerd-2.2.9/containerd'),
   crictl: goTool('crictl', 'sigs.k8s.io/cri-tools/cmd/crictl', 'v1.34.0', 'bin/crictl'),
+  // Debian's package, not `go install …/cmd/promtool` (all of Prometheus, 10–20 min on 2 cores): see installPromtool.
+  promtool: {
+    label: 'promtool and prometheus', version: 'debian', dest: 'promtool/promtool', done: 'extracted',
+    spec: 'debian prometheus package, /usr/bin/promtool and /usr/bin/prometheus',
+    install: installPromtool,
+  },
   // Checks the image workflow (.github/workflows/image.yml).
   actionlint: goTool('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12', 'bin/actionlint'),
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
   helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
 };
-const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'containerd', 'crictl', 'actionlint'];
+const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'containerd', 'crictl', 'actionlint', 'promtool'];
 const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
 
 class ProvisionError extends Error {}
@@ -108,6 +114,32 @@ async function installMoto(log) {
   await run(join(venv, 'bin', 'python'), ['-c', 'import bcrypt'], { log });
 }
 
+/**
+ * promtool (rule checks and rule unit tests of chart-values/monitoring/) and prometheus (the e2e test that scrapes
+ * the stack with the kit's rules loaded) from Debian's `prometheus` package (2.42 on Debian 12): the .deb is
+ * downloaded with `apt-get download` and only the two binaries are extracted into .tools/promtool/, so nothing is
+ * installed system-wide and no Prometheus service is set up; it takes seconds. It needs apt's package
+ * lists: on a fresh machine (CI runs as root) `apt-get update` is run once when the first download fails.
+ */
+async function installPromtool(log) {
+  const scratch = join(TOOLS, '.tmp', 'promtool');
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const download = () => run('apt-get', ['download', 'prometheus'], { cwd: scratch, log });
+  await download().catch(async (err) => {
+    if (process.getuid?.() !== 0) throw new ProvisionError(`${err.message}; apt's package lists may be missing: run \`sudo apt-get update\` and retry`);
+    await run('apt-get', ['update'], { log });
+    await download();
+  });
+  const deb = readdirSync(scratch).find((f) => f.startsWith('prometheus_') && f.endsWith('.deb'));
+  if (!deb) throw new ProvisionError('apt-get download prometheus left no .deb');
+  await run('dpkg-deb', ['-x', join(scratch, deb), join(scratch, 'root')], { log });
+  mkdirSync(join(TOOLS, 'promtool'), { recursive: true });
+  for (const bin of ['prometheus', 'promtool']) renameSync(join(scratch, 'root', 'usr', 'bin', bin), join(TOOLS, 'promtool', bin));
+  rmSync(scratch, { recursive: true, force: true });
+  for (const bin of ['prometheus', 'promtool']) await run(join(TOOLS, 'promtool', bin), ['--version'], { log });
+}
+
 function capture(cmd, args) {
   return new Promise((resolvePromise, reject) => {
     let out = '';
@@ -158,12 +190,14 @@ async function main() {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_SET;
   const unknown = names.filter((n) => !(n in CATALOG));
   if (unknown.length) throw new ProvisionError(`unknown tool ${unknown.join(', ')}; known: ${Object.keys(CATALOG).join(', ')}`);
-  const goNames = names.filter((n) => n !== 'moto');
+  // moto (pip) and promtool (apt) are network-bound: they run beside the CPU-bound Go builds, not in their pool.
+  const goNames = names.filter((n) => n !== 'moto' && n !== 'promtool');
   for (const dir of ['.stamps', 'logs']) mkdirSync(join(TOOLS, dir), { recursive: true });
   // moto is network-bound pip work, so it runs beside the CPU-bound Go builds rather than taking a build slot.
   const results = await Promise.all([
     pool(goNames.map((n) => () => provision(n)), GO_PARALLELISM),
     names.includes('moto') ? provision('moto').then((ok) => [ok]) : [],
+    names.includes('promtool') ? provision('promtool').then((ok) => [ok]) : [],
   ]);
   if (results.flat().includes(false)) process.exit(1);
 }

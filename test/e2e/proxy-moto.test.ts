@@ -58,6 +58,8 @@ describe('through HTTPS_PROXY to moto', () => {
     expect(out.stderr).toContain('"principal":"arn:aws:sts::123456789012:assumed-role/registry-irsa/');
     expect(out.stderr).toContain('"msg":"could not warm the ECR token cache"');
     expect(out.stderr).not.toContain('"ECR token cached"');
+    // The preflight's calls (GetCallerIdentity, GetAuthorizationToken) go through the proxy too, and pass against moto.
+    expect(out.stderr).toContain('preflight: passed (3 checks)');
     expect(out.proxied.slice(0, 2)).toEqual([`CONNECT sts.${REGION}.amazonaws.com:443`, `CONNECT api.ecr.${REGION}.amazonaws.com:443`]);
     expect(new Set(out.proxied)).toEqual(new Set([`CONNECT sts.${REGION}.amazonaws.com:443`, `CONNECT api.ecr.${REGION}.amazonaws.com:443`]));
   });

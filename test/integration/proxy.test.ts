@@ -77,6 +77,25 @@ describe('the credential helper', () => {
     expect(out.proxied).toEqual([`CONNECT api.ecr.eu-west-1.amazonaws.com:443 (Basic ${Buffer.from('proxy-user:p@ss').toString('base64')})`]);
   });
 
+  it.each([
+    ['socks5://127.0.0.1:1080', 'SOCKS5 CONNECT api.ecr.eu-west-1.amazonaws.com:443'],
+    // As Go, socks5:// sends the host name too (nothing is resolved locally: the namespace has no DNS).
+    ['socks5h://sock-user:s%40cret@127.0.0.1', 'SOCKS5 CONNECT api.ecr.eu-west-1.amazonaws.com:443 (sock-user:s@cret)'],
+  ])('speaks SOCKS5 to HTTPS_PROXY=%s, as v0.12.0 does', async (proxy, logged) => {
+    const dir = await workDir('proxy-helper-');
+    const out = await network.run(exePath, ['get'], await baseEnv(dir, { ...keys, HTTPS_PROXY: proxy }), { stdin: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' });
+    expect(out.code, out.stderr).toBe(0);
+    expect(fake.validEcrPasswords()).toContain(JSON.parse(out.stdout).Secret);
+    expect(out.proxied).toEqual([logged]);
+  });
+
+  it('makes CONNECTs through an ftp:// proxy with a port, as Go does for a scheme it has no dialer for', async () => {
+    const dir = await workDir('proxy-helper-');
+    const out = await network.run(exePath, ['get'], await baseEnv(dir, { ...keys, HTTPS_PROXY: 'ftp://127.0.0.1:3128' }), { stdin: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.proxied).toEqual(['CONNECT api.ecr.eu-west-1.amazonaws.com:443']);
+  });
+
   it('with IRSA, takes the web identity call of the SDK credential chain through the proxy too', async () => {
     const dir = await workDir('proxy-helper-');
     const env = await irsa(dir, 'eu-west-1', { HTTPS_PROXY: PROXY_URL, AWS_ECR_DISABLE_CACHE: '1', ECR_LOGIN_LOG: 'stderr' });
@@ -94,8 +113,20 @@ describe('sts-init', () => {
     const out = await network.run(STS_INIT, ['--dir', dir], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toContain('"ECR token cached"');
-    expect(out.proxied).toEqual([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]);
+    // Then the preflight's GetCallerIdentity and GetAuthorizationToken, through the proxy too (over the same tunnels or
+    // new ones, as keep-alive allows).
+    expect(out.stderr).toContain('preflight: passed (3 checks)');
+    expect(out.proxied.slice(0, 2)).toEqual([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]);
+    expect(new Set(out.proxied)).toEqual(new Set([`CONNECT sts.${region}.${suffix}:443`, `CONNECT api.ecr.${region}.${suffix}:443`]));
     expect(fake.isValidKey((await readStored(dir)).AccessKeyId)).toBe('valid');
+  });
+
+  it('goes through a SOCKS5 proxy for STS and ECR', async () => {
+    const dir = await workDir('proxy-sts-');
+    const env = await irsa(dir, 'cn-north-1', { HTTPS_PROXY: 'socks5://127.0.0.1:1080', ECR_REGISTRIES: '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn' });
+    const out = await network.run(STS_INIT, ['--dir', dir], env);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.proxied).toEqual(['SOCKS5 CONNECT sts.cn-north-1.amazonaws.com.cn:443', 'SOCKS5 CONNECT api.ecr.cn-north-1.amazonaws.com.cn:443']);
   });
 
   it('goes straight to a host NO_PROXY names, and through the proxy for the rest', async () => {
@@ -107,13 +138,16 @@ describe('sts-init', () => {
     });
     const out = await network.run(STS_INIT, ['--dir', dir], env, { direct: ['sts.eu-west-1.amazonaws.com'] });
     expect(out.code, out.stderr).toBe(0);
-    expect(out.proxied).toEqual(['CONNECT api.ecr.eu-west-1.amazonaws.com:443']);
+    // The preflight's calls too: STS straight, ECR through the proxy.
+    expect(out.stderr).toContain('preflight: passed');
+    expect(new Set(out.proxied)).toEqual(new Set(['CONNECT api.ecr.eu-west-1.amazonaws.com:443']));
     expect(fake.isValidKey((await readStored(dir)).AccessKeyId)).toBe('valid');
   });
 
   it('sends http:// endpoints through HTTP_PROXY', async () => {
     const dir = await workDir('proxy-sts-');
-    const env = await irsa(dir, 'eu-west-1', { HTTP_PROXY: PROXY_URL, AWS_ENDPOINT_URL_STS: 'http://sts.local-aws.test' });
+    // The preflight off: this fake network answers the web identity exchange only.
+    const env = await irsa(dir, 'eu-west-1', { HTTP_PROXY: PROXY_URL, AWS_ENDPOINT_URL_STS: 'http://sts.local-aws.test', PREFLIGHT: 'off' });
     const out = await network.run(STS_INIT, ['--dir', dir], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.proxied).toEqual(['POST http://sts.local-aws.test/']);

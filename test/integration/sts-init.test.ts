@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireBuilt, runExe, exePath } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
+import { FILES, statementFor } from '../../packages/preflight/src/fix.js';
 import { ECR_HOST, irsaEnv, readStored, SOURCE_ROLE, stsInit, TARGET_ROLE, workDir } from './sts-init-support.js';
 
 let fake: FakeAws;
@@ -47,6 +48,7 @@ describe('sts-init', () => {
     const issued = fake.issuedCredentials().find((c) => c.accessKeyId === stored.AccessKeyId)!;
     expect(issued.roleArn).toBe(SOURCE_ROLE);
     expect(Date.parse(stored.Expiration)).toBe(Math.floor(issued.expiresAt / 1000) * 1000);
+    // One exchange; the preflight's identity check takes the principal from its answer (no GetCallerIdentity).
     expect(fake.counts()).toEqual({ 'sts:AssumeRoleWithWebIdentity': 1 });
 
     const command = `${exePath} credential-process --dir ${dir} --margin 2s`;
@@ -120,9 +122,10 @@ describe('sts-init', () => {
     const work = await workDir('sts-init-');
     const dir = join(work, 'creds');
     const env = await irsaEnv(fake, work, { ECR_LOGIN_CACHE_IDENTITY: 'registry-pod' });
-    const result = await stsInit(['--dir', dir, '--ecr-registries', ECR_HOST], env);
+    const result = await stsInit(['--dir', dir, '--ecr-registries', ECR_HOST, '--preflight', 'off'], env);
     expect(result.code, result.stderr).toBe(0);
     expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(1);
+    expect(fake.calls('sts:GetCallerIdentity')).toHaveLength(0);
     expect((await stat(join(dir, 'ecr', 'cache.json'))).mode & 0o777).toBe(0o600);
     fake.resetCalls();
     // The registry container: our profile, the same cache identity and cache dir.
@@ -157,6 +160,58 @@ describe('sts-init', () => {
     expect(await readdir(join(work, 'creds'))).toEqual([]);
   });
 
+  describe('preflight (on by default; PREFLIGHT=off skips it)', () => {
+    const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
+    /** The preflight's lines: the `msg` of sts-init's JSON log lines. */
+    const preflightLines = (s: string) => s.split('\n').filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m.startsWith('preflight: '));
+
+    it('prints one line per check with the new credentials and passes', async () => {
+      const work = await workDir('sts-init-');
+      const result = await stsInit(['--dir', join(work, 'creds'), '--ecr-registries', ECR_HOST], await irsaEnv(fake, work, { PREFLIGHT_ECR_REPOSITORY: 'app' }));
+      expect(result.code, result.stderr).toBe(0);
+      expect(preflightLines(result.stderr)).toEqual([
+        expect.stringMatching(/^preflight: ok   identity arn:aws:sts::123456789012:assumed-role\/registry-irsa\/\S+ \(a session of arn:aws:iam::123456789012:role\/registry-irsa\)$/),
+        `preflight: ok   ecr:GetAuthorizationToken * (token for ${ECR_HOST})`,
+        'preflight: ok   ecr:BatchGetImage arn:aws:ecr:us-east-1:123456789012:repository/app (allowed)',
+        'preflight: ok   ecr:GetDownloadUrlForLayer arn:aws:ecr:us-east-1:123456789012:repository/app (allowed: LayersNotFoundException for a probe that does not exist)',
+        'preflight: passed (4 checks)',
+      ]);
+    });
+
+    it.each([
+      ['ecr:GetAuthorizationToken', '\\*'],
+      ['ecr:BatchGetImage', 'arn:aws:ecr:us-east-1:123456789012:repository/app'],
+      ['ecr:GetDownloadUrlForLayer', 'arn:aws:ecr:us-east-1:123456789012:repository/app'],
+    ])('a denied %s fails sts-init with the line naming ecr-pull-policy.json', async (action, resource) => {
+      const sid = statementFor(FILES.ecrPolicy, action);
+      const work = await workDir('sts-init-');
+      fake.denials.add({ action });
+      try {
+        const result = await stsInit(['--dir', join(work, 'creds'), '--ecr-registries', ECR_HOST], await irsaEnv(fake, work, { PREFLIGHT_ECR_REPOSITORY: 'app' }));
+        expect(result.code).toBe(1);
+        expect(lastLine(result.stderr)).toMatch(new RegExp(
+          `^sts-init: preflight: FAIL ${action} on ${resource} as arn:aws:sts::123456789012:assumed-role/registry-irsa/\\S+: AccessDeniedException \\(because no identity-based policy allows the ${action} action\\)` +
+          `.*; fix chart-values/aws/ecr-pull-policy\\.json \\(statement ${sid}\\) \\(PREFLIGHT=off skips the preflight\\)$`,
+        ));
+        // With PREFLIGHT=off the same setup passes (the cache warm-up failure alone is not fatal).
+        const off = await stsInit(['--dir', join(work, 'creds2'), '--ecr-registries', ECR_HOST], await irsaEnv(fake, work, { PREFLIGHT_ECR_REPOSITORY: 'app', PREFLIGHT: 'off' }));
+        expect(off.code, off.stderr).toBe(0);
+        expect(preflightLines(off.stderr)).toEqual([]);
+      } finally {
+        fake.denials.clear();
+      }
+    });
+
+    it('a bad preflight setting is a configuration error before any AWS call', async () => {
+      const work = await workDir('sts-init-');
+      const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work, { REGISTRY_STORAGE_S3_BUCKET: 'No_Such' }));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe('sts-init: --bucket / REGISTRY_STORAGE_S3_BUCKET: "No_Such" is not an S3 bucket name\n');
+      expect(fake.counts()).toEqual({});
+    });
+  });
+
   describe('fails at once, with one line and no retry', () => {
     const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
 
@@ -188,20 +243,33 @@ describe('sts-init', () => {
       expect(fake.calls('sts:AssumeRoleWithWebIdentity')).toHaveLength(1);
     });
 
-    it('AccessDenied on the target role (wrong external id)', async () => {
+    it('AccessDenied on the target role (wrong external id), naming the trust policy to fix', async () => {
       const work = await workDir('sts-init-');
       const result = await stsInit(['--dir', join(work, 'creds'), '--target-role-arn', TARGET_ROLE, '--external-id', 'wrong'], await irsaEnv(fake, work));
       expect(result.code).toBe(1);
-      expect(lastLine(result.stderr)).toMatch(/^sts-init: AccessDenied: .*sts:AssumeRole on resource/);
+      expect(lastLine(result.stderr)).toMatch(/^sts-init: AccessDenied: .*sts:AssumeRole on resource.*; fix chart-values\/aws\/trust-cross-account\.json$/);
       expect(fake.calls('sts:AssumeRole')).toHaveLength(1);
     });
 
-    it('an unwritable directory, before any AWS call', async () => {
+    it('AccessDenied on the web identity exchange names the IRSA trust policy', async () => {
+      const work = await workDir('sts-init-');
+      fake.denials.add({ action: 'sts:AssumeRoleWithWebIdentity', policy: 'resource' });
+      try {
+        const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work));
+        expect(result.code).toBe(1);
+        expect(lastLine(result.stderr)).toMatch(/^sts-init: AccessDenied: .*sts:AssumeRoleWithWebIdentity.*; fix chart-values\/aws\/trust-irsa\.json$/);
+        expect(await readdir(join(work, 'creds'))).toEqual([]);
+      } finally {
+        fake.denials.clear();
+      }
+    });
+
+    it('an unwritable directory, before any AWS call: a local environment error, exit 2 (as EROFS, EACCES)', async () => {
       const work = await workDir('sts-init-');
       await writeFile(join(work, 'a-file'), '');
       const result = await stsInit(['--dir', join(work, 'a-file', 'creds')], await irsaEnv(fake, work));
-      expect(result.code).toBe(1);
-      expect(lastLine(result.stderr)).toBe(`sts-init: credentials directory ${join(work, 'a-file', 'creds')} cannot be created (ENOTDIR)`);
+      expect(result.code).toBe(2);
+      expect(lastLine(result.stderr)).toBe(`sts-init: local environment: credentials directory "${join(work, 'a-file', 'creds')}" is not writable (ENOTDIR)`);
       expect(fake.counts()).toEqual({});
     });
   });

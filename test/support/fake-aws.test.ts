@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, ECRClient, GetAuthorizationTokenCommand, GetDownloadUrlForLayerCommand } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicAuthorizationTokenCommand } from '@aws-sdk/client-ecr-public';
 import {
   AssumeRoleCommand,
@@ -118,6 +118,15 @@ describe('the chain the proxy runs: web identity → AssumeRole → ECR tokens',
       'ecr:GetAuthorizationToken': 2,
       'ecr-public:GetAuthorizationToken': 1,
     });
+  });
+
+  it.each([
+    ['cn-north-1', 'amazonaws.com.cn'],
+    ['eusc-de-east-1', 'amazonaws.eu'],
+    ['us-isob-east-1', 'sc2s.sgov.gov'],
+  ])('answers with a proxy endpoint under the partition of %s (*.%s)', async (region, suffix) => {
+    const out = await ecr(fake.issueCredentials({ roleArn: SOURCE_ROLE }), region).send(new GetAuthorizationTokenCommand({ registryIds: ['111111111111'] }));
+    expect(out.authorizationData?.[0]?.proxyEndpoint).toBe(`https://111111111111.dkr.ecr.${region}.${suffix}`);
   });
 
   it('returns one authorization entry per asked registry', async () => {
@@ -345,6 +354,39 @@ describe('faults', () => {
     const started = performance.now();
     await ecrCall();
     expect(performance.now() - started).toBeGreaterThanOrEqual(115);
+  });
+});
+
+describe('injected denials (an IAM document missing a statement)', () => {
+  it('refuses only the denied action, in the protocol\'s AccessDenied shape, naming principal, resource and policy kind', async () => {
+    const creds = await webIdentity();
+    fake.denials.add({ action: 'ecr:BatchGetImage', resourcePrefix: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/private/` });
+    const denied = await failure(ecr(creds).send(new BatchGetImageCommand({ repositoryName: 'private/app', imageIds: [{ imageTag: 'v1' }] })));
+    expect(denied.name).toBe('AccessDeniedException');
+    expect(denied.message).toBe(`User: arn:aws:sts::${ACCOUNT}:assumed-role/ecr-proxy/s1 is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:${ACCOUNT}:repository/private/app because no identity-based policy allows the ecr:BatchGetImage action`);
+    // Other repositories and actions are untouched; an allowed pull of an absent image answers as ECR does.
+    const other = await ecr(creds).send(new BatchGetImageCommand({ repositoryName: 'public/app', imageIds: [{ imageTag: 'v1' }] }));
+    expect(other.failures?.[0]?.failureCode).toBe('ImageNotFound');
+    expect((await failure(ecr(creds).send(new GetDownloadUrlForLayerCommand({ repositoryName: 'private/app', layerDigest: `sha256:${'0'.repeat(64)}` })))).name).toBe('LayersNotFoundException');
+    expect((await ecr(creds).send(new GetAuthorizationTokenCommand({}))).authorizationData).toHaveLength(1);
+
+    fake.denials.add({ action: 'sts:AssumeRole', policy: 'resource' });
+    const chained = await failure(sts(creds).send(new AssumeRoleCommand({ RoleArn: TARGET_ROLE, RoleSessionName: 't' })));
+    expect(chained.name).toBe('AccessDenied');
+    expect(chained.message).toMatch(/sts:AssumeRole on resource: "arn:aws:iam::444455556666:role\/ecr-reader" with an explicit deny in a resource-based policy$/);
+    // GetCallerIdentity is never refused, on AWS either.
+    expect((await sts(creds).send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/ecr-proxy/s1`);
+    expect(fake.principalOf(creds.accessKeyId)).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/ecr-proxy/s1`);
+  });
+
+  it('is driven through the control API too, and refuses what is not an IAM action', async () => {
+    const post = (body: unknown) => fetch(`${fake.url}/_fake/denials`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await post({ action: 'ecr:GetAuthorizationToken' })).status).toBe(200);
+    expect((await post({ action: 'GetAuthorizationToken' })).status).toBe(400);
+    const creds = await webIdentity();
+    expect((await failure(ecr(creds).send(new GetAuthorizationTokenCommand({})))).name).toBe('AccessDeniedException');
+    expect((await fetch(`${fake.url}/_fake/denials`, { method: 'DELETE' })).status).toBe(200);
+    expect((await ecr(creds).send(new GetAuthorizationTokenCommand({}))).authorizationData).toHaveLength(1);
   });
 });
 

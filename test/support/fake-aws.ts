@@ -9,6 +9,7 @@ import { CallLog, type CallRecord } from './fake-aws/calls.js';
 import type { FakeContext, FakeSettings } from './fake-aws/context.js';
 import { createControl } from './fake-aws/control.js';
 import { EcrTokens, type EcrToken, type EcrTokenListener } from './fake-aws/ecr-tokens.js';
+import { Denials } from './fake-aws/denials.js';
 import { Faults } from './fake-aws/faults.js';
 import { signJwt, type TokenClaims } from './fake-aws/jwt.js';
 import { KeyTable, type IssuedCredentials, type KeyStatus, type StaticKey } from './fake-aws/keys.js';
@@ -19,6 +20,7 @@ export type { CallRecord } from './fake-aws/calls.js';
 export type { FakeSettings } from './fake-aws/context.js';
 export type { EcrToken } from './fake-aws/ecr-tokens.js';
 export type { FakeService, FaultMode, FaultSpec, FaultTarget, Faults } from './fake-aws/faults.js';
+export type { DenialSpec, Denials } from './fake-aws/denials.js';
 export type { TokenClaims } from './fake-aws/jwt.js';
 export type { IssuedCredentials, KeyStatus, StaticKey } from './fake-aws/keys.js';
 export type { RoleSpec } from './fake-aws/roles.js';
@@ -54,6 +56,10 @@ export interface FakeAws {
   /** Settings a test may change at runtime (lifetimes, latency, roles, audience). */
   state: FakeSettings;
   faults: Faults;
+  /** Per-action AccessDenied answers (ECR, ECR Public, STS AssumeRole*), as if an IAM document lacked a statement. */
+  denials: Denials;
+  /** The assumed-role ARN of an issued key (what GetCallerIdentity answers for it); undefined for other keys. */
+  principalOf(accessKeyId: string): string | undefined;
   /** The fake's clock (the injected one plus any advanceClock). */
   now(): number;
   advanceClock(seconds: number): void;
@@ -100,11 +106,19 @@ export async function startFakeAws(opts: FakeAwsOptions = {}): Promise<FakeAws> 
     accountId,
   };
   const faults = new Faults();
+  const denials = new Denials();
   const log = new CallLog();
   const fake: FakeAws = {
     url: '',
     state: settings,
     faults,
+    denials,
+    principalOf: (accessKeyId) => {
+      const issued = ctx.keys.lookup(accessKeyId).issued;
+      if (!issued) return undefined;
+      const role = parseRoleArn(issued.roleArn)!;
+      return `arn:aws:sts::${role.accountId}:assumed-role/${role.roleName}/${issued.sessionName}`;
+    },
     now,
     advanceClock: (seconds) => {
       settings.clockOffsetMs += seconds * 1000;
@@ -136,7 +150,7 @@ export async function startFakeAws(opts: FakeAwsOptions = {}): Promise<FakeAws> 
     stop: async () => {},
   };
 
-  const server = createServer(createHandler({ ctx, faults, log, control: createControl(fake) }));
+  const server = createServer(createHandler({ ctx, faults, denials, log, control: createControl(fake) }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve);

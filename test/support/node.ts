@@ -27,6 +27,8 @@ export interface HostsConfig {
   dialTimeout?: string;
   /** The node's IP, for `{{HOST_IP}}` in `mirror` (the DaemonSet sets it from status.hostIP). */
   hostIp?: string;
+  /** The install's name in the files' marker (the DaemonSet's INSTALL; the script's default is `default`). */
+  install?: string;
 }
 
 export interface ScriptResult { code: number; stderr: string }
@@ -41,6 +43,7 @@ export function writeHosts(certsDir: string, mode: 'once' | 'remove', config: Ho
     MIRROR: config.mirror,
     ...(config.dialTimeout ? { DIAL_TIMEOUT: config.dialTimeout } : {}),
     ...(config.hostIp ? { HOST_IP: config.hostIp } : {}),
+    ...(config.install ? { INSTALL: config.install } : {}),
   };
   return new Promise((resolve, reject) => {
     execFile('sh', [WRITE_HOSTS, mode], { env }, (err, _stdout, stderr) => {

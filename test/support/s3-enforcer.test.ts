@@ -5,7 +5,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws, type IssuedCredentials } from './fake-aws.js';
-import { startS3Enforcer, type S3Enforcer } from './s3-enforcer.js';
+import { s3ActionOf, startS3Enforcer, type S3Enforcer } from './s3-enforcer.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/registry';
 
@@ -166,7 +166,7 @@ describe('rejections in S3 shapes', () => {
     expect(xmlField(answer.body, 'Token-0')).toBe(creds.sessionToken);
     expect(answer.body.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Error>')).toBe(true);
     expect(seen).toHaveLength(1);
-    expect(enforcer.counts()).toEqual({ accepted: 1, acceptedKeys: [creds.accessKeyId], rejected: 1, byReason: { ExpiredToken: 1, InvalidAccessKeyId: 0, RequestExpired: 0 }, presignedGets: [] });
+    expect(enforcer.counts()).toEqual({ accepted: 1, acceptedKeys: [creds.accessKeyId], rejected: 1, byReason: { ExpiredToken: 1, InvalidAccessKeyId: 0, RequestExpired: 0, AccessDenied: 0 }, presignedGets: [] });
   });
 
   it('answers 403 InvalidAccessKeyId for a key nobody issued, header or presigned', async () => {
@@ -199,6 +199,45 @@ describe('rejections in S3 shapes', () => {
     const answer = await send(url, [], undefined, 'HEAD');
     expect(answer).toMatchObject({ status: 400, body: '' });
     expect(enforcer.counts().byReason.ExpiredToken).toBe(1);
+  });
+});
+
+describe('injected denials (an IAM document missing a statement)', () => {
+  it('refuses only the denied action, with AWS\'s AccessDenied message naming the principal and the policy kind', async () => {
+    await enforcer.stop();
+    const port = (upstream.address() as AddressInfo).port;
+    enforcer = await startS3Enforcer({ upstream: `http://127.0.0.1:${port}`, isValidKey: fake.isValidKey, principalOf: fake.principalOf, now: () => clock });
+    const creds = fake.issueCredentials({ roleArn: ROLE, sessionName: 'pod-1' });
+    enforcer.denials.add({ action: 's3:PutObject', resourcePrefix: 'arn:aws:s3:::bucket/docker/' });
+    enforcer.denials.add({ action: 's3:GetObject', policy: 'resource' });
+    const put = await send('/bucket/docker/x', sigv4(creds), Buffer.from('x'), 'PUT');
+    expect(put.status).toBe(403);
+    expect(xmlField(put.body, 'Code')).toBe('AccessDenied');
+    expect(xmlField(put.body, 'Message')).toBe('User: arn:aws:sts::111122223333:assumed-role/registry/pod-1 is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::bucket/docker/x because no identity-based policy allows the s3:PutObject action');
+    expect(xmlField((await send('/bucket/other/x', sigv4(creds))).body, 'Message')).toMatch(/s3:GetObject on resource: &quot;arn:aws:s3:::bucket\/other\/x&quot; with an explicit deny in a resource-based policy$/);
+    expect((await send('/bucket/other/x', sigv4(creds), Buffer.from('x'), 'PUT')).status).toBe(200);
+    expect((await send('/bucket?list-type=2', sigv4(creds))).status).toBe(200);
+    expect(enforcer.counts().byReason.AccessDenied).toBe(2);
+    enforcer.denials.clear();
+    expect((await send('/bucket/docker/x', sigv4(creds), Buffer.from('x'), 'PUT')).status).toBe(200);
+  });
+
+  it.each([
+    ['GET', '/b?list-type=2&prefix=docker/', 's3:ListBucket', 'arn:aws:s3:::b'],
+    ['HEAD', '/b', 's3:ListBucket', 'arn:aws:s3:::b'],
+    ['GET', '/b?location', 's3:GetBucketLocation', 'arn:aws:s3:::b'],
+    ['GET', '/b?uploads', 's3:ListBucketMultipartUploads', 'arn:aws:s3:::b'],
+    ['POST', '/b?delete', 's3:DeleteObject', 'arn:aws:s3:::b/*'],
+    ['GET', '/b/docker/k%20y', 's3:GetObject', 'arn:aws:s3:::b/docker/k y'],
+    ['HEAD', '/b/k', 's3:GetObject', 'arn:aws:s3:::b/k'],
+    ['PUT', '/b/k', 's3:PutObject', 'arn:aws:s3:::b/k'],
+    ['POST', '/b/k?uploads', 's3:PutObject', 'arn:aws:s3:::b/k'],
+    ['PUT', '/b/k?partNumber=1&uploadId=u', 's3:PutObject', 'arn:aws:s3:::b/k'],
+    ['GET', '/b/k?uploadId=u', 's3:ListMultipartUploadParts', 'arn:aws:s3:::b/k'],
+    ['DELETE', '/b/k?uploadId=u', 's3:AbortMultipartUpload', 'arn:aws:s3:::b/k'],
+    ['DELETE', '/b/k', 's3:DeleteObject', 'arn:aws:s3:::b/k'],
+  ])('%s %s is %s on %s', (method, url, action, resource) => {
+    expect(s3ActionOf(method, url)).toEqual({ action, resource });
   });
 });
 

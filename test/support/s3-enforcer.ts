@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
+import { accessDeniedMessage, Denials } from './fake-aws/denials.js';
 import type { KeyStatus } from './fake-aws/keys.js';
 import { parseCredentialScope, xmlEscape } from './fake-aws/wire.js';
 
@@ -19,11 +20,15 @@ export interface S3EnforcerOptions {
   isValidKey: (accessKeyId: string) => KeyStatus | Promise<KeyStatus>;
   /** Epoch milliseconds, for presigned URL expiry. Default Date.now. */
   now?: () => number;
+  /** Per-action denials (`s3:PutObject`…) answered with S3's AccessDenied; a new empty table when absent. */
+  denials?: Denials;
+  /** Who a key belongs to, for the AccessDenied message (usually `fake.principalOf`); else the key id. */
+  principalOf?: (accessKeyId: string) => string | undefined;
   host?: string;
   port?: number;
 }
 
-export type RejectReason = 'ExpiredToken' | 'InvalidAccessKeyId' | 'RequestExpired';
+export type RejectReason = 'ExpiredToken' | 'InvalidAccessKeyId' | 'RequestExpired' | 'AccessDenied';
 
 export interface S3EnforcerCounts {
   accepted: number;
@@ -37,6 +42,8 @@ export interface S3EnforcerCounts {
 
 export interface S3Enforcer {
   url: string;
+  /** Switch per-action denials on and off at runtime. */
+  denials: Denials;
   counts(): S3EnforcerCounts;
   stop(): Promise<void>;
 }
@@ -58,11 +65,13 @@ interface Rejection {
 export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforcer> {
   const now = opts.now ?? Date.now;
   const upstream = new URL(opts.upstream);
-  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0 }, presignedGets: [] };
+  const counts: S3EnforcerCounts = { accepted: 0, acceptedKeys: [], rejected: 0, byReason: { ExpiredToken: 0, InvalidAccessKeyId: 0, RequestExpired: 0, AccessDenied: 0 }, presignedGets: [] };
+  const denials = opts.denials ?? new Denials();
 
   const server = createServer((req, res) => {
     check(req, opts.isValidKey, now()).then(
-      (rejection) => {
+      (expired) => {
+        const rejection = expired ?? denied(req, denials, opts.principalOf);
         if (rejection) {
           counts.rejected += 1;
           counts.byReason[rejection.reason] += 1;
@@ -85,6 +94,7 @@ export async function startS3Enforcer(opts: S3EnforcerOptions): Promise<S3Enforc
   const { address, port } = server.address() as AddressInfo;
   return {
     url: `http://${address}:${port}`,
+    denials,
     counts: () => structuredClone(counts),
     stop: () =>
       new Promise<void>((resolve) => {
@@ -122,6 +132,51 @@ async function check(req: IncomingMessage, isValidKey: S3EnforcerOptions['isVali
     };
   }
   return undefined;
+}
+
+/**
+ * The IAM action and resource of a path-style S3 request (the registry and the preflight use path style here),
+ * after the S3 authorization reference ("Actions, resources, and condition keys for Amazon S3").
+ */
+export function s3ActionOf(method: string, url: string): { action: string; resource: string } | undefined {
+  const parsed = new URL(url, 'http://s3');
+  const [, bucket = '', ...rest] = parsed.pathname.split('/');
+  if (!bucket) return undefined;
+  let key = rest.join('/');
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // Not valid percent-encoding: S3 would refuse the request itself; the raw key is good enough to match denials.
+  }
+  const q = parsed.searchParams;
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  if (!key) {
+    if (q.has('location')) return { action: 's3:GetBucketLocation', resource: bucketArn };
+    if (q.has('uploads')) return { action: 's3:ListBucketMultipartUploads', resource: bucketArn };
+    if (q.has('delete') && method === 'POST') return { action: 's3:DeleteObject', resource: `${bucketArn}/*` };
+    if (method === 'GET' || method === 'HEAD') return { action: 's3:ListBucket', resource: bucketArn };
+    return undefined;
+  }
+  const objectArn = `${bucketArn}/${key}`;
+  if (q.has('uploadId')) {
+    if (method === 'DELETE') return { action: 's3:AbortMultipartUpload', resource: objectArn };
+    if (method === 'GET') return { action: 's3:ListMultipartUploadParts', resource: objectArn };
+    return { action: 's3:PutObject', resource: objectArn };
+  }
+  const byMethod: Record<string, string> = { GET: 's3:GetObject', HEAD: 's3:GetObject', PUT: 's3:PutObject', POST: 's3:PutObject', DELETE: 's3:DeleteObject' };
+  const action = byMethod[method];
+  return action ? { action, resource: objectArn } : undefined;
+}
+
+function denied(req: IncomingMessage, denials: Denials, principalOf: S3EnforcerOptions['principalOf']): Rejection | undefined {
+  if (denials.isEmpty()) return undefined;
+  const signature = signatureOf(req);
+  const target = s3ActionOf(req.method ?? 'GET', req.url ?? '/');
+  if (!signature || !target) return undefined;
+  const denial = denials.match(target.action, target.resource);
+  if (!denial) return undefined;
+  const principal = principalOf?.(signature.accessKeyId) ?? signature.accessKeyId;
+  return { status: 403, reason: 'AccessDenied', body: s3Error('AccessDenied', accessDeniedMessage(principal, target.action, target.resource, denial.policy), {}) };
 }
 
 /** SigV4 header, SigV4 presigned query, or the legacy SigV2 header `AWS AKID:signature`. */

@@ -60,9 +60,24 @@ export interface StackOptions {
    * written to `ecrCaFile` for clients to trust (SSL_CERT_FILE): what a containerd node needs (test/support/node.ts).
    */
   ecrTls?: boolean;
+  /** Runs before sts-init, e.g. to inject denials (`fake.denials`, `s3.denials`) that break one IAM document. */
+  beforeInit?: (parts: { fake: FakeAws; s3: S3Enforcer }) => void;
+}
+
+/** sts-init exited non-zero: `line` is its last stderr line (the one an operator reads in the pod's events). */
+export class StsInitFailed extends Error {
+  override name = 'StsInitFailed';
+  readonly line: string;
+  constructor(readonly code: number | null, readonly stderr: string) {
+    const line = stderr.trim().split('\n').pop() ?? '';
+    super(`sts-init failed (exit ${code}): ${line}`);
+    this.line = line;
+  }
 }
 
 export interface Stack {
+  /** sts-init's stderr (its log and the preflight's lines). */
+  initLog: string;
   work: string;
   credsDir: string;
   ecrHost: string;
@@ -112,6 +127,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     rmSync(work, { recursive: true, force: true });
   };
+  let initLog = '';
   try {
     const remote = new URL(values.configData.proxy.remoteurl as string);
     const ecrHost = remote.hostname;
@@ -133,7 +149,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stops.push(() => moto.stop());
     const created = await fetch(`${moto.url}/${BUCKET}`, { method: 'PUT' });
     if (!created.ok) throw new Error(`could not create the bucket: HTTP ${created.status}`);
-    const s3 = await startS3Enforcer({ upstream: moto.url, isValidKey: (akid) => fake.isValidKey(akid) });
+    const s3 = await startS3Enforcer({ upstream: moto.url, isValidKey: (akid) => fake.isValidKey(akid), principalOf: (akid) => fake.principalOf(akid) });
     stops.push(() => s3.stop());
 
     say('starting "ECR": a registry 3.0.0 behind a front that accepts only valid ECR tokens');
@@ -163,10 +179,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(opts.ecrRefreshFraction ? { ECR_REFRESH_FRACTION: String(opts.ecrRefreshFraction) } : {}),
     };
 
-    say('running sts-init (web identity → credentials, profile, ECR token cache)');
-    const stsInitEnv = localEnv(values.initContainers.find((c) => c.name === 'sts-init')?.env, credsDir);
+    opts.beforeInit?.({ fake, s3 });
+    say('running sts-init (web identity → credentials, profile, ECR token cache, preflight)');
+    const stsInitEnv = {
+      ...localEnv(values.initContainers.find((c) => c.name === 'sts-init')?.env, credsDir),
+      // The preflight's S3 target: the values' bucket settings, pointed at the local S3 as the registry's are below.
+      REGISTRY_STORAGE_S3_BUCKET: BUCKET,
+      REGISTRY_STORAGE_S3_REGIONENDPOINT: s3.url,
+      REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    };
     const init = await runExe([], { env: { PATH: process.env.PATH ?? '', ...stsInitEnv, ...irsa, ...tuning }, file: join(binDir, 'sts-init') });
-    if (init.code !== 0) throw new Error(`sts-init failed (exit ${init.code}): ${init.stderr.trim().split('\n').pop()}`);
+    if (init.code !== 0) throw new StsInitFailed(init.code, init.stderr);
+    initLog = init.stderr;
 
     say('starting cred-refresher (native sidecar)');
     const refresherPort = await freePort();
@@ -221,7 +245,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     const upstreamRef = (repo: string) => `${upstream.url.replace('http://', '')}/${repo}`;
     return {
-      work, credsDir, ecrHost, fake, moto, s3, upstream, front, proxy,
+      initLog, work, credsDir, ecrHost, fake, moto, s3, upstream, front, proxy,
       ...(tls ? { ecrCaFile: tls.certFile } : {}),
       refresher: { ...refresherChild, url: refresherUrl },
       async seedImage(repo, image = {}) {

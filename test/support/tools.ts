@@ -15,6 +15,9 @@ export const toolPaths = {
   motoServer: join(tools, 'moto-venv/bin/moto_server'),
   /** Python of the moto venv; also has `bcrypt`, used to write htpasswd files. */
   python: join(tools, 'moto-venv/bin/python'),
+  /** promtool and prometheus from Debian's prometheus package (scripts/provision.mjs). */
+  promtool: join(tools, 'promtool/promtool'),
+  prometheus: join(tools, 'promtool/prometheus'),
   /** containerd 2.2.9 and crictl 1.34.0: the node side (test/support/node.ts). */
   containerd: join(tools, 'containerd-2.2.9/containerd'),
   crictl: join(tools, 'bin/crictl'),
@@ -32,6 +35,8 @@ const provisionName: Record<ToolName, string> = {
   refHelper: 'ref-helper',
   motoServer: 'moto',
   python: 'moto',
+  promtool: 'promtool',
+  prometheus: 'promtool',
   containerd: 'containerd',
   crictl: 'crictl',
   actionlint: 'actionlint',

@@ -1,6 +1,7 @@
 /**
  * The one executable. The role is the name it was called by (`docker-credential-ecr-login`, `sts-init`,
- * `cred-refresher`, through links) or its first argument (`docker-credential-ecr-login sts-init --dir …`).
+ * `cred-refresher`, through links) or its first argument (`docker-credential-ecr-login sts-init --dir …`,
+ * `docker-credential-ecr-login preflight`).
  * The helper and `credential-process` are imported statically: they must answer in milliseconds. The long-running
  * roles are imported dynamically: in the one bundle, a module reached only through import() is evaluated when first
  * imported, so a warm `get` never evaluates the AWS SDK or the roles it does not run.
@@ -11,8 +12,8 @@ import { debuggerRequest, ignoreDebugSignals } from './runtime-guard.js';
 import { helperMain } from '@ecr-proxy/credential-helper';
 import { credentialProcessMain } from '@ecr-proxy/sts-init';
 
-type Role = 'docker-credential-ecr-login' | 'sts-init' | 'cred-refresher' | 'credential-process';
-const ROLES: readonly Role[] = ['docker-credential-ecr-login', 'sts-init', 'cred-refresher', 'credential-process'];
+type Role = 'docker-credential-ecr-login' | 'sts-init' | 'cred-refresher' | 'credential-process' | 'preflight';
+const ROLES: readonly Role[] = ['docker-credential-ecr-login', 'sts-init', 'cred-refresher', 'credential-process', 'preflight'];
 
 export function chooseRole(invokedAs: string, args: readonly string[]): { role: Role; args: readonly string[] } {
   const first = args[0] as Role | undefined;
@@ -39,6 +40,8 @@ async function run(role: Role, args: readonly string[]): Promise<number> {
       return (await import('@ecr-proxy/sts-init/main')).stsInitMain(args, process.env);
     case 'cred-refresher':
       return (await import('@ecr-proxy/cred-refresher/main')).refresherMain(args, process.env);
+    case 'preflight':
+      return (await import('@ecr-proxy/preflight/main')).preflightMain(args, process.env);
   }
 }
 

@@ -7,19 +7,24 @@ import { PassThrough, type Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { fullJitter } from './backoff.js';
-import { installEnvProxy, type EnvProxyAgent } from './proxy-agent.js';
+import type { Agent } from 'agent-base';
+import { ConfigError } from './env.js';
+import { EnvProxyAgent, FailingProxyAgent, installEnvProxy } from './proxy-agent.js';
 import { hasProxyEnv, proxyEnvFrom } from './proxy-env.js';
 
 /**
  * HTTPS_PROXY / HTTP_PROXY / NO_PROXY (proxy-env.ts). sts-init and cred-refresher have validated them at start-up
- * (exit 2 on a bad value); for the helper an unusable proxy URL is ignored, as Go (the reference) ignores it.
+ * (exit 2 on a bad value). For the helper an unusable value fails every AWS call with its one-line reason: v0.12.0
+ * fails them too (it reads `http://u:p@proxy:99999` as a proxy it cannot dial, `http://…@[::1` as a proxy at host
+ * `http`), and going direct would bypass the proxy the user set (docs/design.md, "Proxies").
  */
-function proxyAgentFromEnv(): EnvProxyAgent | undefined {
+function proxyAgentFromEnv(): Agent | undefined {
   if (!hasProxyEnv(process.env)) return undefined;
   try {
-    return installEnvProxy(proxyEnvFrom(process.env));
-  } catch {
-    return undefined;
+    return installEnvProxy(new EnvProxyAgent(proxyEnvFrom(process.env)));
+  } catch (err) {
+    if (err instanceof ConfigError) return installEnvProxy(new FailingProxyAgent(err));
+    throw err;
   }
 }
 

@@ -13,3 +13,4 @@ export * from './file-guard.js';
 export * from './principal.js';
 export * from './local-env.js';
 export * from './self.js';
+export * from './redact.js';

@@ -56,9 +56,14 @@ function isEntry(value: unknown): value is AuthEntry {
   );
 }
 
-/** A missing, unreadable, torn or foreign-version file reads as empty: the cache only ever saves calls. */
+/**
+ * A missing, unreadable, torn or foreign-version file reads as empty: the cache only ever saves calls. As the
+ * reference's cache/file.go, which decodes into a cache whose Version is already "1.0": a file without `Version`
+ * is current, one with another Version is not. Registries is a prototype-free record, so an entry keyed
+ * `__proto__` is an entry like any other.
+ */
 export async function readCacheFile(path: string): Promise<RegistryCache> {
-  const empty: RegistryCache = { Registries: {}, Version: VERSION };
+  const empty: RegistryCache = { Registries: Object.create(null) as Record<string, AuthEntry>, Version: VERSION };
   let parsed: unknown;
   try {
     // Only a regular file, opened non-blocking: a FIFO or device here must not hang a `get`.
@@ -67,8 +72,9 @@ export async function readCacheFile(path: string): Promise<RegistryCache> {
     return empty;
   }
   const file = parsed as Partial<RegistryCache> | null;
-  if (!file || file.Version !== VERSION || typeof file.Registries !== 'object' || file.Registries === null) return empty;
-  const registries: Record<string, AuthEntry> = {};
+  if (typeof file !== 'object' || file === null || (file.Version !== undefined && file.Version !== VERSION)) return empty;
+  if (typeof file.Registries !== 'object' || file.Registries === null || Array.isArray(file.Registries)) return empty;
+  const registries = Object.create(null) as Record<string, AuthEntry>;
   for (const [key, entry] of Object.entries(file.Registries)) if (isEntry(entry)) registries[key] = entry;
   return { Registries: registries, Version: VERSION };
 }

@@ -15,27 +15,21 @@ import type { ListAws } from './list.js';
 /** Credentials for the ECR clients; undefined: the SDK default chain. */
 export type EcrCredentials = NonNullable<ECRClientConfig['credentials']>;
 
-/**
- * The SDK refuses FIPS together with a custom endpoint ("FIPS and custom endpoint are not supported"); an explicit
- * endpoint (AWS_ENDPOINT_URL_ECR, e.g. a VPC endpoint or a test server) is what the user asked for, so it wins.
- * The SDK reads these variables itself; we only look whether they are set.
- */
-function hasEndpointOverride(): boolean {
-  return Boolean(process.env.AWS_ENDPOINT_URL_ECR || process.env.AWS_ENDPOINT_URL);
-}
-
 /** Fixed credentials, credentials by region, or undefined: the SDK default chain. */
 type CredentialsSetting = EcrCredentials | { perRegion: (region: string) => EcrCredentials } | undefined;
 
 function clientsFor(credentials: CredentialsSetting) {
   const clients = new Map<string, ECRClient | ECRPUBLICClient>();
   return (registry: EcrRegistry): ECRClient | ECRPUBLICClient => {
-    const key = registry.kind === 'public' ? 'public' : `${registry.region}/${registry.fips}`;
+    const key = registry.kind === 'public' ? 'public' : registry.region;
     let client = clients.get(key);
     if (!client) {
       const creds = credentials && 'perRegion' in credentials ? credentials.perRegion(registry.region) : credentials;
       const base = { ...clientConfig({ region: registry.region }), ...(creds ? { credentials: creds } : {}) };
-      client = registry.kind === 'public' ? new ECRPUBLICClient(base) : new ECRClient({ ...base, useFipsEndpoint: registry.fips && !hasEndpointOverride() });
+      // A FIPS host (`dkr.ecr-fips.…`, `dkr-ecr-fips.…`) is fetched from the region's standard endpoint, as v0.12.0
+      // does (it passes only the region to the SDK; test/e2e/reference-endpoints.test.ts compares the CONNECT targets):
+      // a subnet with only the standard ECR VPC endpoint works for both. AWS_USE_FIPS_ENDPOINT=true still applies.
+      client = registry.kind === 'public' ? new ECRPUBLICClient(base) : new ECRClient(base);
       clients.set(key, client);
     }
     return client;

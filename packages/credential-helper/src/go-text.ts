@@ -100,9 +100,12 @@ export function goJsonString(b: Buffer): string {
   return `${out}"`;
 }
 
-/** json.Encoder.Encode of a flat object of strings: keys sorted as Go sorts map keys (bytewise), one line. */
-export function goJsonObject(entries: ReadonlyArray<readonly [string, string]>, opts: { sortKeys: boolean }): string {
-  const encoded = entries.map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
+/**
+ * json.Encoder.Encode of a flat object of strings: keys sorted as Go sorts map keys (bytewise), one line. A value
+ * given as bytes is encoded as Go encodes a string holding them (invalid UTF-8 as `\ufffd`).
+ */
+export function goJsonObject(entries: ReadonlyArray<readonly [string, string | Buffer]>, opts: { sortKeys: boolean }): string {
+  const encoded = entries.map(([k, v]) => [Buffer.from(k, 'utf8'), typeof v === 'string' ? Buffer.from(v, 'utf8') : v] as const);
   if (opts.sortKeys) encoded.sort(([a], [b]) => Buffer.compare(a, b));
   return `{${encoded.map(([k, v]) => `${goJsonString(k)}:${goJsonString(v)}`).join(',')}}`;
 }

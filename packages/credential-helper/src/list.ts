@@ -36,17 +36,20 @@ export interface ListDeps {
 
 const PUBLIC: EcrRegistry = { kind: 'public', region: 'us-east-1', host: 'public.ecr.aws' };
 
-/** The reference's extractToken: strict base64, split at the first colon; an empty user name is allowed. */
-function userOf(token: string): string | undefined {
+/**
+ * The reference's extractToken: strict base64, split at the first colon; an empty user name is allowed. The user
+ * name as raw bytes: Go keeps them so, and its encoder writes invalid UTF-8 as `\ufffd`.
+ */
+function userOf(token: string): Buffer | undefined {
   const clean = token.replace(/[\r\n]/g, '');
   if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return undefined;
   const decoded = Buffer.from(clean, 'base64').toString('latin1');
   const colon = decoded.indexOf(':');
-  return colon === -1 ? undefined : Buffer.from(decoded.slice(0, colon), 'latin1').toString('utf8');
+  return colon === -1 ? undefined : Buffer.from(decoded.slice(0, colon), 'latin1');
 }
 
 /** Primes the cache (both calls bounded by `signal`), then returns [endpoint, user] pairs, unsorted. */
-export async function listCredentials(deps: ListDeps, signal: AbortSignal): Promise<Array<[string, string]>> {
+export async function listCredentials(deps: ListDeps, signal: AbortSignal): Promise<Array<[string, Buffer]>> {
   const { cache, log } = deps;
   if (!cache) return [];
   const now = deps.now ?? Date.now;
@@ -86,10 +89,10 @@ export async function listCredentials(deps: ListDeps, signal: AbortSignal): Prom
 }
 
 /** Every entry of the cache file whose token decodes, as [ProxyEndpoint, user name]. */
-export async function cachedPairs(cache: TokenCache): Promise<Array<[string, string]>> {
+export async function cachedPairs(cache: TokenCache): Promise<Array<[string, Buffer]>> {
   const entries = await cache.list().catch(() => []);
   return entries.flatMap((e) => {
     const user = userOf(e.AuthorizationToken);
-    return user === undefined ? [] : [[e.ProxyEndpoint, user] as [string, string]];
+    return user === undefined ? [] : [[e.ProxyEndpoint, user] as [string, Buffer]];
   });
 }

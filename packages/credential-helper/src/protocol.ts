@@ -2,7 +2,7 @@
  * The docker-credential-helpers protocol exactly as docker-credential-ecr-login v0.12.0 speaks it: one verb in
  * argv, input on stdin, everything (errors too) on stdout, exit 1 on any error. This layer knows no HTTP and no SDK.
  */
-import { DeadlineError, withDeadline, type Logger } from '@ecr-proxy/core';
+import { DeadlineError, redactUserinfo, withDeadline, type Logger } from '@ecr-proxy/core';
 import type { TokenCache } from './cache.js';
 import type { FetchToken } from './ecr-token.js';
 import type { EcrRegistry } from './registry-host.js';
@@ -120,7 +120,8 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
   const input = await serverUrlFrom(deps);
   if ('error' in input) return fail(input.error);
   const serverUrl = input.text;
-  const logged = input.bytes.toString('utf8');
+  // A server URL may carry user info (`https://user:password@host`): never logged (the reference logs it verbatim).
+  const logged = redactUserinfo(input.bytes.toString('utf8'));
   deps.onDeadlineStart?.(deps.timeoutMs);
   // The AWS call gets 80% of the budget, so a failed refresh still leaves time to serve a valid cached token; the
   // cache write after it gets until 90%: a token in hand is answered even when the cache lock is contended.
@@ -153,7 +154,7 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
 /** Always exit 0, as the reference: a failed call only means fewer entries. The calls share the helper's deadline. */
 async function list(deps: ProtocolDeps): Promise<Outcome> {
   const listDeps = { ...deps, ...deps.list, cache: deps.list.cacheEnabled ? deps.cache : undefined };
-  let pairs: Array<[string, string]>;
+  let pairs: Array<[string, Buffer]>;
   try {
     pairs = await withDeadline(deps.timeoutMs, 'list', (signal) => listCredentials(listDeps, signal));
   } catch (err) {

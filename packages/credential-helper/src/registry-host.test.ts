@@ -3,28 +3,28 @@ import { isAllowed, parseEcrRegistry } from './registry-host.js';
 
 describe(parseEcrRegistry.name, () => {
   it.each([
-    ['123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2', false],
-    ['https://123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2', false],
-    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:443', 'us-west-2', false],
-    ['123456789012.dkr.ecr.us-west-2.amazonaws.com/v2/repo/manifests/latest', 'us-west-2', false],
-    ['123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com', 'us-gov-west-1', true],
-    ['123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn', 'cn-north-1', false],
-    ['123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu', 'eusc-de-east-1', false],
-    ['123456789012.dkr-ecr.us-east-1.on.aws', 'us-east-1', false],
-    ['123456789012.dkr-ecr-fips.us-east-1.on.aws', 'us-east-1', true],
-    ['123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn', 'cn-north-1', false],
-    ['123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov', 'us-isob-east-1', false],
-    ['123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov', 'us-iso-east-1', false],
-    ['123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk', 'eu-isoe-west-1', false],
-    ['123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov', 'us-isof-south-1', false],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2'],
+    ['https://123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2'],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:443', 'us-west-2'],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com/v2/repo/manifests/latest', 'us-west-2'],
+    ['123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com', 'us-gov-west-1'],
+    ['123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn', 'cn-north-1'],
+    ['123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu', 'eusc-de-east-1'],
+    ['123456789012.dkr-ecr.us-east-1.on.aws', 'us-east-1'],
+    ['123456789012.dkr-ecr-fips.us-east-1.on.aws', 'us-east-1'],
+    ['123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn', 'cn-north-1'],
+    ['123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov', 'us-isob-east-1'],
+    ['123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov', 'us-iso-east-1'],
+    ['123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk', 'eu-isoe-west-1'],
+    ['123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov', 'us-isof-south-1'],
     // Accepted by Go's net/url, refused by WHATWG's:
-    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:99999', 'us-west-2', false],
-    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:', 'us-west-2', false],
-    ['u:p@x@123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2', false],
-    ['123456789012.dkr.ecr.us-west-2.amazonaws.com/a b#\u0001', 'us-west-2', false],
-    ['123456789012.dkr.ecr.Us_West-2.amazonaws.com', 'Us_West-2', false],
-  ])('%s is private ECR in %s', (url, region, fips) => {
-    expect(parseEcrRegistry(url)).toMatchObject({ kind: 'private', registryId: '123456789012', region, fips });
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:99999', 'us-west-2'],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com:', 'us-west-2'],
+    ['u:p@x@123456789012.dkr.ecr.us-west-2.amazonaws.com', 'us-west-2'],
+    ['123456789012.dkr.ecr.us-west-2.amazonaws.com/a b#\u0001', 'us-west-2'],
+    ['123456789012.dkr.ecr.Us_West-2.amazonaws.com', 'Us_West-2'],
+  ])('%s is private ECR in %s', (url, region) => {
+    expect(parseEcrRegistry(url)).toMatchObject({ kind: 'private', registryId: '123456789012', region });
   });
 
   it.each(['public.ecr.aws', 'https://public.ecr.aws', 'ecr-public.aws.com', 'public.ecr.aws/v2/'])('%s is ECR Public', (url) => {

@@ -6,7 +6,7 @@ import { goHttpsHostname } from './go-url.js';
  * The host is read with Go's URL grammar, not WHATWG's, so the same inputs are refused (go-url.ts).
  */
 export type EcrRegistry =
-  | { kind: 'private'; registryId: string; region: string; fips: boolean; host: string }
+  | { kind: 'private'; registryId: string; region: string; host: string }
   | { kind: 'public'; region: 'us-east-1'; host: string };
 
 /** The reference's `ecrPattern` (ecr-login/api/client.go), verbatim: case-sensitive, ASCII only (`\d` is [0-9]). */
@@ -28,7 +28,8 @@ export function parseEcrRegistry(serverUrl: string): EcrRegistry | undefined {
   if (PUBLIC_HOSTS.has(host)) return { kind: 'public', region: 'us-east-1', host };
   const m = PRIVATE.exec(host);
   if (!m) return undefined;
-  return { kind: 'private', registryId: m[1]!, fips: m[2] !== undefined, region: m[3]!, host };
+  // `-fips` selects no other endpoint: v0.12.0 passes only the region to the SDK (ecr-api.ts).
+  return { kind: 'private', registryId: m[1]!, region: m[3]!, host };
 }
 
 /** `ECR_LOGIN_ALLOWED_REGISTRIES`: an empty list allows every ECR registry. */

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { booleanFrom, checkDurationBounds, ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
+import { preflightEnabled } from '@ecr-proxy/preflight';
 import { DEFAULT_MARGIN_MS } from './credential-process.js';
 import { defaultCredentialProcessCommand } from './shell-quote.js';
 import type { BaseSource, SourceConfig } from './sources.js';
@@ -172,7 +173,7 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   const region = get('region', 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
   if (!partitionOf(region)) {
     throw new ConfigError(
-      `--region / AWS_REGION: "${region}" is not a region of any AWS partition (${PARTITIONS.map((p) => p.id).join(', ')}), e.g. us-east-1, cn-north-1, eusc-de-east-1`,
+      `--region / AWS_REGION: ${JSON.stringify(region)} is not a region of any AWS partition (${PARTITIONS.map((p) => p.id).join(', ')}), e.g. us-east-1, cn-north-1, eusc-de-east-1`,
     );
   }
   // Checked here so a bad proxy URL is a configuration error (exit 2); the AWS clients read the same variables.
@@ -207,13 +208,18 @@ function commonFrom(get: Lookup, inputs: ConfigInputs): CommonConfig {
   };
 }
 
-export function stsInitConfig(inputs: ConfigInputs): CommonConfig {
-  const get = lookupFrom(parseFlags(inputs.argv, COMMON_FLAGS), inputs.env);
+export interface StsInitConfig extends CommonConfig {
+  /** Run the preflight (packages/preflight) once credentials are written: --preflight / PREFLIGHT, on by default. */
+  preflight: boolean;
+}
+
+export function stsInitConfig(inputs: ConfigInputs): StsInitConfig {
+  const get = lookupFrom(parseFlags(inputs.argv, [...COMMON_FLAGS, 'preflight']), inputs.env);
   const config = commonFrom(get, inputs);
   if (!config.credentialProcessCommand) {
     throw new ConfigError('not running as the built executable, so the credential_process command is unknown; pass --credential-process-command');
   }
-  return config;
+  return { ...config, preflight: preflightEnabled(get('preflight', 'PREFLIGHT')) };
 }
 
 export function refresherConfig(inputs: ConfigInputs): RefresherConfig {

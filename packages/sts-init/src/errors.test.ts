@@ -15,6 +15,13 @@ describe(classify.name, () => {
   ] as const)('%s (%d) -> %s, permanent %s', (name, status, reason, permanent) => {
     expect(classify(awsError(name, status))).toEqual({ reason, permanent });
   });
+  it('a proxy failure is its own reason: 407/403 permanent, the rest transient', async () => {
+    const { ProxyError } = await import('@ecr-proxy/core/proxy-agent');
+    expect(classify(new ProxyError('proxy p:3128 answered CONNECT sts.amazonaws.com:443 with 407', 407))).toEqual({ reason: 'proxy', permanent: true });
+    expect(classify(new ProxyError('proxy p:3128 answered CONNECT sts.amazonaws.com:443 with 502', 502))).toEqual({ reason: 'proxy', permanent: false });
+    expect(classify(new ProxyError('proxy p:1080 (SOCKS5) failed sts.amazonaws.com:443: rejected'))).toEqual({ reason: 'proxy', permanent: false });
+  });
+
   it('network and timeouts are transient', () => {
     expect(classify(Object.assign(new Error('x'), { code: 'EHOSTUNREACH' }))).toEqual({ reason: 'network', permanent: false });
     expect(classify(Object.assign(new Error('x'), { name: 'TimeoutError' }))).toEqual({ reason: 'timeout', permanent: false });

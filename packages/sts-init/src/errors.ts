@@ -22,6 +22,7 @@ export type FailureReason =
   | 'throttling'
   | 'server_error'
   | 'network'
+  | 'proxy'
   | 'timeout'
   | 'write'
   | 'other';
@@ -89,13 +90,16 @@ export function classify(err: unknown): Classified {
   if (err instanceof SourceError) return { reason: err.reason, permanent: err.permanent };
   // Not the network: the OS or the file system said no, and will again (core's local-env.ts).
   if (localEnvironmentProblem(err)) return { reason: 'other', permanent: true };
-  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string } | null;
+  const e = err as { name?: string; code?: string; status?: number; $metadata?: { httpStatusCode?: number }; $fault?: string } | null;
   const name = e?.name ?? '';
   // The container endpoint provider (fromHttp) wraps every failure in a CredentialsProviderError carrying only the
   // text: an answer over the size limit or not in the credentials format is an invalid response, worth a retry.
   if (name === 'CredentialsProviderError' && /ResponseTooLargeError|not of the required format/.test(String((err as Error).message))) {
     return { reason: 'invalid_response', permanent: false };
   }
+  // The proxy, not AWS, said no (core's proxy-agent.ts). It must need credentials (407) or forbids the target (403):
+  // retrying cannot help. Any other answer (502, 503, a SOCKS failure) may be passing.
+  if (name === 'ProxyError') return { reason: 'proxy', permanent: e?.status === 407 || e?.status === 403 };
   if (Object.prototype.hasOwnProperty.call(PERMANENT, name)) return { reason: PERMANENT[name]!, permanent: true };
   if (THROTTLING.has(name)) return { reason: 'throttling', permanent: false };
   // The errno first: the SDK reports a reset socket as a TimeoutError-named error in some paths.

@@ -35,10 +35,14 @@ describe('regions by partition', () => {
     expect(() => stsInitConfig(inputs(region))).toThrow(/--region \/ AWS_REGION: .* is not a region of any AWS partition \(aws, aws-cn/);
   });
 
+  it('a region with a newline is refused in one line (no log injection)', () => {
+    expect(() => stsInitConfig(inputs('us-east-1\nFAKE LOG LINE'))).toThrow(/^--region \/ AWS_REGION: "us-east-1\\nFAKE LOG LINE" is not a region[^\n]*$/);
+  });
+
   it.each([
-    ['HTTPS_PROXY', 'socks5://proxy:1080'],
-    ['http_proxy', 'ftp://proxy.example:21'],
+    ['HTTPS_PROXY', 'socks5://proxy:99999'],
+    ['http_proxy', 'ftp://proxy.example'],
   ])('a proxy URL that cannot work (%s=%s) is a configuration error', (name, value) => {
-    expect(() => stsInitConfig({ ...inputs('us-east-1'), env: { [name]: value } })).toThrow(new RegExp(`^${name}: .* is not an http:// or https:// proxy URL`));
+    expect(() => stsInitConfig({ ...inputs('us-east-1'), env: { [name]: value } })).toThrow(new RegExp(`^${name}: "[^"]*" (is not a proxy URL|has no port)`));
   });
 });

@@ -57,7 +57,10 @@ export async function ensureWritableDir(dir: string, fileMode: number, log?: Log
       await ensureDir(dir, dirModeFor(fileMode));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new SourceError(`${what} ${dir} cannot be created (${code})`, 'write', true);
+      if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+        throw new ConfigError(`local environment: ${what} ${JSON.stringify(dir)} is not writable (${code})`);
+      }
+      throw new SourceError(`${what} ${JSON.stringify(dir)} is not writable (${code})`, 'write', true);
     }
     // Checked again: in a shared parent someone may have made the name first (mkdir's EEXIST is tolerated).
     info = await lstat(dir);
@@ -71,7 +74,12 @@ export async function ensureWritableDir(dir: string, fileMode: number, log?: Log
     await unlink(probe);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new SourceError(`${what} ${dir} is not writable (${code})`, 'write', true);
+    // The file system said no (read-only mount, permissions, full disk): only a change of the pod spec fixes it, so
+    // it is a local environment error like local-env.ts's, exit 2 (docs/configuration.md, "Exit codes").
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      throw new ConfigError(`local environment: ${what} ${JSON.stringify(dir)} is not writable (${code})`);
+    }
+    throw new SourceError(`${what} ${JSON.stringify(dir)} is not writable (${code})`, 'write', true);
   }
   if (parentShared && !(parentInfo!.mode & 0o1000)) {
     log?.warn('the parent directory is writable by others and not sticky: another user who can reach it could rename this directory away; mount the volume only into containers that run as this user', { dir, parent, parentMode: (parentInfo!.mode & 0o7777).toString(8) });

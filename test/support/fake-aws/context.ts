@@ -45,7 +45,12 @@ export interface AwsCall {
   action: string;
   accessKeyId?: string;
   region?: string;
+  /** The ARN an IAM decision is about (`*` for actions without a resource), and who asks; for injected denials. */
+  resource?: string;
+  principal?: string;
   answer(): Reply;
+  /** The protocol's AccessDenied answer with this message. */
+  denied(message: string): Reply;
   throttled(): Reply;
   unavailable(status: 500 | 503): Reply;
 }

@@ -2,6 +2,7 @@
 // process). Every route maps onto one method of the in-process API, so the two cannot drift apart.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeAws } from '../fake-aws.js';
+import type { DenialSpec } from './denials.js';
 import type { FaultSpec, FaultTarget } from './faults.js';
 import { normaliseRoles, type RoleSpec } from './roles.js';
 import { sendJson } from './wire.js';
@@ -20,6 +21,15 @@ export function createControl(fake: FakeAws) {
     'DELETE faults': (_input, query) => {
       fake.faults.clear((query.get('target') ?? undefined) as FaultTarget | undefined);
       return fake.faults.list();
+    },
+    'GET denials': () => fake.denials.list(),
+    'POST denials': (input) => {
+      fake.denials.add(input as unknown as DenialSpec);
+      return fake.denials.list();
+    },
+    'DELETE denials': () => {
+      fake.denials.clear();
+      return fake.denials.list();
     },
     'GET calls': (_input, query) => fake.calls(query.get('key') ?? undefined),
     'DELETE calls': () => fake.resetCalls(),

@@ -5,6 +5,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { authenticate, headerValue, type AuthResult } from './auth.js';
 import type { AwsCall, FakeContext, Reply } from './context.js';
 import type { FakeService } from './faults.js';
+import { callerArn } from './sts.js';
+import { partitionOf } from '../../../packages/credential-helper/src/partitions.js';
 
 const TARGETS: Record<string, FakeService> = {
   AmazonEC2ContainerRegistry_V20150921: 'ecr',
@@ -25,7 +27,9 @@ export function ecrCall(target: { service: FakeService; action: string }, body: 
     ...target,
     accessKeyId: auth.accessKeyId,
     region: auth.region,
+    ...(auth.ok ? { resource: resourceOf(target.action, parseInput(body), auth), principal: callerArn(auth) } : {}),
     answer: () => answer(target, body, auth, ctx),
+    denied: (message) => jsonError(400, 'AccessDeniedException', message),
     throttled: () => jsonError(400, 'ThrottlingException', 'Rate exceeded'),
     unavailable: (status) =>
       status === 503
@@ -36,11 +40,19 @@ export function ecrCall(target: { service: FakeService; action: string }, body: 
 
 function answer(target: { service: FakeService; action: string }, body: string, auth: AuthResult, ctx: FakeContext): Reply {
   if (!auth.ok) return authError(auth);
+  const input = parseInput(body);
+  if (!input) return jsonError(400, 'SerializationException', 'Request body is not a JSON object');
+  // Pull actions on a repository with no images: enough for a permission probe (the preflight).
+  if (target.service === 'ecr' && target.action === 'BatchGetImage') {
+    const imageIds = Array.isArray(input.imageIds) ? input.imageIds : [];
+    return jsonReply({ images: [], failures: imageIds.map((imageId) => ({ imageId, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' })) });
+  }
+  if (target.service === 'ecr' && target.action === 'GetDownloadUrlForLayer') {
+    return jsonError(400, 'LayersNotFoundException', `The image layer ${String(input.layerDigest)} does not exist`);
+  }
   if (target.action !== 'GetAuthorizationToken') {
     return jsonError(400, 'UnknownOperationException', `Operation ${target.action} is not supported by this fake`);
   }
-  const input = parseInput(body);
-  if (!input) return jsonError(400, 'SerializationException', 'Request body is not a JSON object');
   const region = auth.region ?? DEFAULT_REGION;
   return target.service === 'ecr' ? privateToken(input, auth, region, ctx) : publicToken(auth, region, ctx);
 }
@@ -56,7 +68,8 @@ function privateToken(input: Record<string, unknown>, auth: AuthResult & { ok: t
     return {
       authorizationToken: basicToken(token.password),
       expiresAt: token.expiresAt / 1000,
-      proxyEndpoint: `https://${registryId}.dkr.ecr.${region}.amazonaws.com`,
+      // Under the region's partition, as ECR answers (cn-north-1: .amazonaws.com.cn, eusc-de-east-1: .amazonaws.eu).
+      proxyEndpoint: `https://${registryId}.dkr.ecr.${region}.${partitionOf(region)?.dnsSuffix ?? 'amazonaws.com'}`,
     };
   });
   return jsonReply({ authorizationData });
@@ -65,6 +78,14 @@ function privateToken(input: Record<string, unknown>, auth: AuthResult & { ok: t
 function publicToken(auth: AuthResult & { ok: true }, region: string, ctx: FakeContext): Reply {
   const token = ctx.ecrTokens.issue({ registryId: 'public.ecr.aws', region, accessKeyId: auth.accessKeyId }, ctx.settings.ecrTokenLifetimeSeconds);
   return jsonReply({ authorizationData: { authorizationToken: basicToken(token.password), expiresAt: token.expiresAt / 1000 } });
+}
+
+/** The ARN IAM decides on: `*` for GetAuthorizationToken, else the repository. */
+function resourceOf(action: string, input: Record<string, unknown> | undefined, auth: AuthResult & { ok: true }): string {
+  const repository = typeof input?.repositoryName === 'string' ? input.repositoryName : undefined;
+  if (action === 'GetAuthorizationToken' || !repository) return '*';
+  const registryId = typeof input?.registryId === 'string' ? input.registryId : auth.accountId;
+  return `arn:aws:ecr:${auth.region ?? DEFAULT_REGION}:${registryId}:repository/${repository}`;
 }
 
 function basicToken(password: string): string {

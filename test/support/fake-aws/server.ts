@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallLog, CallRecord } from './calls.js';
 import type { AwsCall, FakeContext, Reply } from './context.js';
 import { ecrCall, ecrTarget, jsonError } from './ecr.js';
+import { accessDeniedMessage, type Denials } from './denials.js';
 import type { Faults, FaultSpec } from './faults.js';
 import { isStsRequest, stsCall, stsError } from './sts.js';
 import { readBody, requestId } from './wire.js';
@@ -12,6 +13,7 @@ import { readBody, requestId } from './wire.js';
 export interface HandlerParts {
   ctx: FakeContext;
   faults: Faults;
+  denials: Denials;
   log: CallLog;
   control: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>;
 }
@@ -57,10 +59,18 @@ async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, 
     return;
   }
   if (fault?.mode === 'slow') await sleep(fault.delayMs ?? 5000, undefined, { signal });
-  const reply = faultReply(call, fault) ?? hostile(call, fault, body, parts.ctx.now()) ?? call.answer();
+  const reply = faultReply(call, fault) ?? hostile(call, fault, body, parts.ctx.now()) ?? deniedReply(call, parts.denials) ?? call.answer();
   record.status = reply.status;
   if (reply.errorCode) record.errorCode = reply.errorCode;
   write(res, reply);
+}
+
+/** An injected denial, checked once the caller is known (an unknown or expired key is refused for that first). */
+function deniedReply(call: AwsCall, denials: Denials): Reply | undefined {
+  if (call.resource === undefined || call.principal === undefined) return undefined;
+  const action = `${call.service}:${call.action}`;
+  const denial = denials.match(action, call.resource);
+  return denial ? call.denied(accessDeniedMessage(call.principal, action, call.resource, denial.policy)) : undefined;
 }
 
 function faultReply(call: AwsCall, fault: FaultSpec | undefined): Reply | undefined {

@@ -19,12 +19,17 @@ export function isStsRequest(headers: IncomingHttpHeaders): boolean {
 export function stsCall(form: URLSearchParams, headers: IncomingHttpHeaders, ctx: FakeContext): AwsCall {
   const action = form.get('Action') ?? 'Unknown';
   const auth = action === 'AssumeRoleWithWebIdentity' ? undefined : authenticate(headers, ctx);
+  // Only the role-assuming actions can be refused by a policy (GetCallerIdentity never is, on AWS either).
+  const roleArn = action.startsWith('AssumeRole') ? form.get('RoleArn') ?? undefined : undefined;
+  const principal = action === 'AssumeRoleWithWebIdentity' ? 'the web identity' : auth?.ok ? callerArn(auth) : undefined;
   return {
     service: 'sts',
     action,
     accessKeyId: auth?.accessKeyId,
     region: auth?.region,
+    ...(roleArn && principal ? { resource: roleArn, principal } : {}),
     answer: () => answer(action, form, auth, ctx),
+    denied: (message) => stsError(403, 'AccessDenied', message),
     throttled: () => stsError(400, 'Throttling', 'Rate exceeded'),
     unavailable: (status) =>
       status === 503
@@ -141,7 +146,7 @@ function roleId(issued: IssuedCredentials): string {
   return ('AROA' + name + 'FAKEROLEID000000').slice(0, 21);
 }
 
-function callerArn(auth: AuthResult & { ok: true }): string {
+export function callerArn(auth: AuthResult & { ok: true }): string {
   return auth.issued ? assumedRoleArn(auth.issued) : `arn:aws:iam::${auth.accountId}:user/${auth.accessKeyId}`;
 }
 

@@ -1,0 +1,34 @@
+/**
+ * The AWS calls the preflight makes, as a seam: checks.ts decides what each answer means, sdk.ts makes the calls.
+ * Errors are thrown as the SDK throws them (`name` is the AWS error code, `$metadata.httpStatusCode` the status).
+ */
+import type { EcrRegistry } from '@ecr-proxy/credential-helper';
+
+export type PrivateRegistry = Extract<EcrRegistry, { kind: 'private' }>;
+
+export interface PutResult {
+  /** `x-amz-server-side-encryption` of the answer: AES256, aws:kms, aws:kms:dsse. */
+  serverSideEncryption?: string;
+  kmsKeyId?: string;
+}
+
+export interface PreflightApi {
+  callerIdentity(signal: AbortSignal): Promise<{ arn: string; account: string }>;
+  putObject(key: string, body: string, signal: AbortSignal): Promise<PutResult>;
+  /** The body as text. */
+  getObject(key: string, signal: AbortSignal): Promise<string>;
+  /** Keys under `prefix` (one page). */
+  listObjects(prefix: string, signal: AbortSignal): Promise<string[]>;
+  deleteObject(key: string, signal: AbortSignal): Promise<void>;
+  ecrAuthorizationToken(registry: PrivateRegistry, signal: AbortSignal): Promise<void>;
+  ecrBatchGetImage(registry: PrivateRegistry, repository: string, imageTag: string, signal: AbortSignal): Promise<void>;
+  ecrGetDownloadUrlForLayer(registry: PrivateRegistry, repository: string, layerDigest: string, signal: AbortSignal): Promise<void>;
+}
+
+/** SDK-shaped credentials; undefined: the SDK's default chain (env, profile and credential_process, web identity…). */
+export interface ApiCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@ecr-proxy/core';
+import { preflightConfig, preflightEnabled } from './config.js';
+
+describe(preflightConfig.name, () => {
+  it('reads the registry\'s own S3 variables, and the expected role from the chained role first', () => {
+    const c = preflightConfig([], {
+      AWS_REGION: 'eu-west-1',
+      REGISTRY_STORAGE_S3_BUCKET: 'my-cache',
+      REGISTRY_STORAGE_S3_ROOTDIRECTORY: '/docker/',
+      REGISTRY_STORAGE_S3_ENCRYPT: 'true',
+      REGISTRY_STORAGE_S3_KEYID: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+      ECR_REGISTRIES: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/irsa',
+      TARGET_ROLE_ARN: 'arn:aws:iam::210987654321:role/reader',
+    });
+    expect(c.s3).toEqual({ bucket: 'my-cache', region: 'eu-west-1', prefix: 'docker/', forcePathStyle: false, encryption: { kind: 'aws:kms', keyId: 'arn:aws:kms:eu-west-1:123456789012:key/k' } });
+    expect(c.expectedRole).toBe('arn:aws:iam::210987654321:role/reader');
+    expect(c.mode).toBe('cross-account');
+    expect(c.ecrRegistries.map((r) => r.host)).toEqual(['123456789012.dkr.ecr.eu-west-1.amazonaws.com']);
+  });
+
+  it('flags win over env; no bucket means no S3 checks', () => {
+    const c = preflightConfig(['--expected-role', 'arn:aws:iam::123456789012:role/x', '--timeout', '5s'], { AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/y' });
+    expect(c).toMatchObject({ s3: undefined, expectedRole: 'arn:aws:iam::123456789012:role/x', timeoutMs: 5000, mode: 'same-account' });
+  });
+
+  it.each([
+    [{ REGISTRY_STORAGE_S3_BUCKET: 'Bad_Bucket' }, /REGISTRY_STORAGE_S3_BUCKET: "Bad_Bucket" is not an S3 bucket name/],
+    [{ PREFLIGHT_EXPECTED_ROLE: 'role/x' }, /PREFLIGHT_EXPECTED_ROLE: "role\/x" is not an IAM role ARN/],
+    [{ PREFLIGHT_ECR_REPOSITORY: 'Up/Case' }, /is not an ECR repository name/],
+    [{ REGISTRY_STORAGE_S3_BUCKET: 'ok-bucket', REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'maybe' }, /must be true or false/],
+    [{ PREFLIGHT_TIMEOUT: '0s' }, /must be greater than zero/],
+  ])('refuses bad input with one line: %o', (env, message) => {
+    expect(() => preflightConfig([], env)).toThrow(ConfigError);
+    expect(() => preflightConfig([], env)).toThrow(message);
+  });
+
+  it('PREFLIGHT turns it off with off/false/0 only', () => {
+    expect(preflightEnabled(undefined)).toBe(true);
+    expect(preflightEnabled('on')).toBe(true);
+    expect(preflightEnabled('off')).toBe(false);
+    expect(() => preflightEnabled('maybe')).toThrow(/must be on or off/);
+  });
+});
