@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import {
-  credentialProcess, ECR_HOST, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
+  credentialProcess, ECR_HOST, STS_INIT, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
 
 const STATIC_KEY = 'AKIASTATICEXAMPLE';
@@ -425,6 +425,24 @@ describe('deadlines hold on blocked files', () => {
       const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
       return stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
     }, 5000);
+  });
+
+  it('a full disk: sts-init fails in one line that names the file it could not write (ENOSPC), nothing left behind', async () => {
+    const work = await workDir('fc-');
+    const mount = join(work, 'vol');
+    await mkdir(mount);
+    const dir = join(mount, 'aws');
+    const env = await irsaEnv(fake, work);
+    // A 64 KiB tmpfs filled up, in a private mount namespace: gone with the process.
+    const script = `mount -t tmpfs -o size=64k tmpfs ${mount} && (dd if=/dev/zero of=${mount}/fill bs=4096 2>/dev/null; true) && ` +
+      `${STS_INIT} --dir ${dir}; echo "exit $?"; ls -A ${dir}`;
+    const out = await runExe(['-m', '/bin/sh', '-c', script], { env, file: '/usr/bin/unshare' });
+    const lines = out.stdout.trim().split("\n");
+    expect(lines[0]).not.toBe('exit 0');
+    expect(lines.slice(1)).toEqual([]);
+    // A local environment error (exit 2: only more space fixes it), naming the file, not a redacted path.
+    expect(out.stderr.trim().split('\n').pop()).toBe(`sts-init: local environment: write ${JSON.stringify(join(dir, 'credentials.json'))} failed with ENOSPC`);
+    expect(lines[0]).toBe('exit 2');
   });
 
   it('a FIFO where sts-init writes credentials.json: exit 2 (a path to fix), one line saying what to do, FIFO untouched', async () => {
