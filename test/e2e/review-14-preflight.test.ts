@@ -1,6 +1,7 @@
 /**
  * Review of issue 14 (branch review-14): reproductions against moto's S3, each stating what SHOULD happen. The ones
- * marked FAILS-ON-MAIN fail with the preflight as merged; the others pin behaviour the review found right.
+ * marked FAILS-ON-MAIN fail with the preflight as merged (and on this branch: not fixed here); "fixed on review-14"
+ * ones failed on main and pass with the two small fixes in packages/preflight/src/checks.ts; the rest pin behaviour.
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/review-14-preflight.test.ts
  */
 import { spawn } from 'node:child_process';
@@ -108,7 +109,7 @@ describe('the probe leaves nothing behind', () => {
 });
 
 describe('lines a failing check prints', () => {
-  it('FAILS-ON-MAIN: server text is scrubbed (core/server-text.ts), as everywhere else: no session token in the output', async () => {
+  it('fixed on review-14 (failed on main): server text is scrubbed (core/server-text.ts), as everywhere else: no session token in the output', async () => {
     const echo = await echoingServer();
     try {
       const result = await runExe(args('review-plain', echo.url), { env: env({ AWS_SESSION_TOKEN: SESSION_TOKEN }) });
@@ -120,7 +121,7 @@ describe('lines a failing check prints', () => {
     }
   });
 
-  it('FAILS-ON-MAIN: a missing bucket does not report scheduler-state.json as "absent: the registry starts empty"', async () => {
+  it('fixed on review-14 (failed on main): a missing bucket does not report scheduler-state.json as "absent: the registry starts empty"', async () => {
     const result = await runExe(args('review-no-such-bucket', moto.url), { env: env() });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^preflight: FAIL s3:ListBucket .*NoSuchBucket/m);

@@ -190,3 +190,29 @@ describe(isSessionOf.name, () => {
     expect(isSessionOf('arn:aws:sts::210987654321:assumed-role/ecr-pull-through-cache/s', ROLE)).toBe(false);
   });
 });
+
+describe('review-14: what a failed check prints', () => {
+  it('server text is scrubbed: an endpoint echoing the session token does not get it printed', async () => {
+    const token = 'IQoJb3JpZ2luX2VjEchoedSessionTokenFromABrokenProxy0123456789abcdef';
+    const { api } = fakeApi({ 's3:ListBucket': awsError('InvalidArgument', 400, `echo ${token}`) });
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    const text = lines(report).join('\n');
+    expect(text).toMatch(/FAIL s3:ListBucket .*InvalidArgument: echo \[redacted\]/);
+    expect(text).not.toContain(token.slice(0, 32));
+  });
+
+  it('the "because" clause of a long AccessDenied message survives the bound', async () => {
+    const long = `User: ${PRINCIPAL}-${'x'.repeat(150)} is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::cache/docker/.preflight/p" because no identity-based policy allows the s3:PutObject action`;
+    const { api } = fakeApi({ 's3:PutObject': awsError('AccessDenied', 403, long) });
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    expect(lines(report).join('\n')).toMatch(/FAIL s3:PutObject .*AccessDenied \(because no identity-based policy allows the s3:PutObject action\)/);
+  });
+
+  it('a missing bucket is not reported as an absent scheduler-state.json', async () => {
+    const noBucket = awsError('NoSuchBucket', 404, 'The specified bucket does not exist');
+    const { api } = fakeApi({ 's3:ListBucket': noBucket, 's3:DeleteObject': noBucket, 's3:GetObject': noBucket });
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    expect(report.ok).toBe(false);
+    expect(lines(report).join('\n')).not.toMatch(/ok +s3:GetObject .*scheduler-state\.json/);
+  });
+});

@@ -4,6 +4,7 @@
  * scheduler-state.json, an image tag that does not exist): the question is the permission, not the content.
  */
 import { randomBytes } from 'node:crypto';
+import { serverText } from '@ecr-proxy/core';
 import type { PreflightApi, PrivateRegistry } from './api.js';
 import type { PreflightConfig } from './config.js';
 import { FILES, fixFor, fixText, type Fix } from './fix.js';
@@ -61,7 +62,6 @@ interface AwsError {
 
 const codeOf = (e: AwsError) => (e.name && e.name !== 'Error' && e.name !== 'UnknownError' ? e.name : `HTTP ${e.$metadata?.httpStatusCode ?? '?'}`);
 const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').trim();
-const short = (text: string) => (text.length > 200 ? `${text.slice(0, 199)}…` : text);
 
 class DeadlinePassed extends Error {
   override name = 'DeadlinePassed';
@@ -91,29 +91,33 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
   /** The answer to a failed call, as a check result. */
   const failure = (err: unknown, action: string, resource: string, extra: { notFound?: string } = {}): CheckResult => {
     const e = (err ?? {}) as AwsError;
-    const code = codeOf(e);
-    const message = oneLine(e.message);
+    // Server text (a broken proxy may echo the request, session token included) is scrubbed before it is printed;
+    // the raw message is only matched for the KMS key ARN and which kind of policy AWS blames.
+    const code = serverText(codeOf(e), 100);
+    const raw = oneLine(e.message);
+    const message = serverText(raw, 200);
     if (e instanceof DeadlinePassed || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
-      return { status: 'fail', action, resource, detail: `no answer: ${short(message) || code}` };
+      return { status: 'fail', action, resource, detail: `no answer: ${message || code}` };
     }
     // SSE-KMS: S3 passes KMS's refusal on (`KMS.*` codes, or an AccessDenied naming a kms: action).
-    const kmsNamed = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
+    const kmsNamed = /\b(kms:[A-Za-z]+)/.exec(raw)?.[1];
     if (code.startsWith('KMS.') || kmsNamed) {
       const kmsAction = kmsNamed ?? (action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt');
-      const key = /arn:aws[a-z-]*:kms:[^\s"']+/.exec(message)?.[0] ?? 'the bucket\'s KMS key';
-      return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, message, config.mode) };
+      const key = /arn:aws[a-z-]*:kms:[^\s"']+/.exec(raw)?.[0] ?? 'the bucket\'s KMS key';
+      return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, raw, config.mode) };
     }
     if (DENIED.has(code) || e.$metadata?.httpStatusCode === 403) {
-      const why = /because [^.]*/.exec(message)?.[0];
-      return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, message, config.mode) };
+      const because = /because [^.]*/.exec(raw)?.[0];
+      const why = because === undefined ? undefined : serverText(because, 200);
+      return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, raw, config.mode) };
     }
     if (BAD_CREDENTIALS.has(code)) {
-      return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${short(message) || 'no message'})` };
+      return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${message || 'no message'})` };
     }
     if (extra.notFound && (e.$metadata?.httpStatusCode === 404 || /NotFound|NoSuch/.test(code))) {
       return { status: 'fail', action, resource, detail: `${code}: ${extra.notFound}`, fix: { file: FILES.values } };
     }
-    return { status: 'fail', action, resource, detail: `${code}${message && message !== code ? `: ${short(message)}` : ''}` };
+    return { status: 'fail', action, resource, detail: `${code}${message && message !== code ? `: ${message}` : ''}` };
   };
 
   try {
@@ -242,7 +246,8 @@ async function s3Checks(config: PreflightConfig, api: PreflightApi, call: Call, 
     out.push({ status: 'ok', action: 's3:GetObject', resource: arn(stateKey), detail: 'readable' });
   } catch (err) {
     const e = err as AwsError;
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
+    // A 404 for the bucket itself (NoSuchBucket) is no answer about the key: the bucket check reports it.
+    if (e.name === 'NoSuchKey' || (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket')) {
       out.push({ status: 'ok', action: 's3:GetObject', resource: arn(stateKey), detail: 'absent: the registry starts empty' });
     } else {
       out.push(failure(err, 's3:GetObject', arn(stateKey)));
