@@ -12,8 +12,11 @@ import { POD_LABELS, startPrometheus, type PrometheusProcess } from '../support/
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 import { requireTools } from '../support/tools.js';
 
-/** Not exported by the pod: kube-state-metrics (EcrProxyPodNotReady) and the scrape's own health (EcrProxyMetricsDown). */
-const FROM_ELSEWHERE = new Set(['kube_pod_container_status_ready', 'up']);
+/** Not exported by the pod: kube-state-metrics (EcrProxyPodNotReady, EcrProxyNoPodReady) and the scrape's own health (EcrProxyMetricsDown). */
+const FROM_ELSEWHERE = new Set([
+  'kube_pod_container_status_ready', 'kube_pod_init_container_status_ready', 'kube_pod_status_ready', 'kube_pod_status_phase',
+  'kube_deployment_status_replicas_available', 'up',
+]);
 
 let stack: Stack;
 let exposed: Set<string>;

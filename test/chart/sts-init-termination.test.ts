@@ -1,5 +1,5 @@
 /**
- * Review of issue 14: the preflight's FAIL line is sts-init's last log line; it reaches `kubectl describe pod` (the
+ * The preflight's FAIL line is sts-init's last log line; it reaches `kubectl describe pod` (the
  * container's termination message) only with terminationMessagePolicy FallbackToLogsOnError, as docs/operations.md
  * promises. Checked in the values file and in every overlay that replaces the init containers.
  */
