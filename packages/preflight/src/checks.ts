@@ -38,6 +38,9 @@ export interface RunOptions {
   probeId?: string;
   /** Bound of the probe's removal, which runs even after the deadline. Default 5000 ms. */
   cleanupMs?: number;
+  /** Aborts the checks like the deadline does (a SIGTERM/SIGINT, see interruptSignal): the calls in flight and the
+   * checks left fail with its reason, and the probe's bounded removal still runs. */
+  signal?: AbortSignal;
 }
 
 /** One line per check; a failure names action, resource, principal and the file to fix. No secrets: ARNs only. */
@@ -67,6 +70,43 @@ class DeadlinePassed extends Error {
   override name = 'DeadlinePassed';
 }
 
+/** The reason of an interruptSignal's abort. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+  constructor(readonly signal: 'SIGTERM' | 'SIGINT') {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/**
+ * An AbortSignal aborted (reason: Interrupted) by the first SIGTERM or SIGINT, for `RunOptions.signal`: the kubelet
+ * sends SIGTERM to an init container on a rollout or a pod's deletion, and the default action (exit at once) would
+ * leave the probe in the bucket. While it is installed the process does not exit on those signals: the caller
+ * finishes (the probe's removal is bounded by `cleanupMs`) and exits with `exitCode()` (128 + signal number, as a
+ * shell reports it), then calls `dispose()`. A second signal exits at once.
+ */
+export function interruptSignal(): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let got: 'SIGTERM' | 'SIGINT' | undefined;
+  const on = (name: 'SIGTERM' | 'SIGINT') => () => {
+    if (got) process.exit(128 + (got === 'SIGTERM' ? 15 : 2));
+    got = name;
+    controller.abort(new Interrupted(name));
+  };
+  const term = on('SIGTERM');
+  const int = on('SIGINT');
+  process.on('SIGTERM', term);
+  process.on('SIGINT', int);
+  return {
+    signal: controller.signal,
+    exitCode: () => (got === undefined ? undefined : 128 + (got === 'SIGTERM' ? 15 : 2)),
+    dispose: () => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+    },
+  };
+}
+
 /**
  * Runs every check against `api` within `config.timeoutMs` (a check the deadline cuts short fails with that reason;
  * the probe's removal still runs, bounded by `cleanupMs`). Never throws for an AWS answer.
@@ -75,6 +115,9 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DeadlinePassed(`the preflight's deadline (${config.timeoutMs} ms) passed`)), config.timeoutMs);
   timer.unref();
+  const stop = () => controller.abort(opts.signal!.reason);
+  if (opts.signal?.aborted) stop();
+  else opts.signal?.addEventListener('abort', stop, { once: true });
   const results: CheckResult[] = [];
   let principal = 'unknown';
   let partition = 'aws';
@@ -96,7 +139,7 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     const code = serverText(codeOf(e), 100);
     const raw = oneLine(e.message);
     const message = serverText(raw, 200);
-    if (e instanceof DeadlinePassed || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
+    if (e instanceof DeadlinePassed || e instanceof Interrupted || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
       return { status: 'fail', action, resource, detail: `no answer: ${message || code}` };
     }
     // SSE-KMS: S3 passes KMS's refusal on (`KMS.*` codes, or an AccessDenied naming a kms: action).
@@ -139,6 +182,7 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     }
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', stop);
   }
   return { results, principal, ok: results.every((r) => r.status !== 'fail') };
 }
