@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, repoRoot, requireBuilt, runExe } from '../support/exe.js';
+import { STS_INIT, workDir } from '../integration/sts-init-support.js';
 import { startMoto, type MotoProcess } from '../support/registry-process.js';
 import { requireTools } from '../support/tools.js';
 
@@ -74,7 +76,7 @@ beforeAll(async () => {
   requireBuilt();
   moto = await startMoto();
   s3 = new S3Client({ region: 'us-east-1', endpoint: moto.url, forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  for (const b of ['probe-plain', 'probe-versioned', 'probe-hang', 'probe-hang-int']) await s3.send(new CreateBucketCommand({ Bucket: b }));
+  for (const b of ['probe-plain', 'probe-versioned', 'probe-hang', 'probe-hang-int', 'probe-hang-sts-init']) await s3.send(new CreateBucketCommand({ Bucket: b }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: 'probe-versioned', VersioningConfiguration: { Status: 'Enabled' } }));
 });
 afterAll(async () => {
@@ -130,6 +132,37 @@ describe('the probe leaves nothing behind', () => {
       }
     },
   );
+
+  it('sts-init: the kubelet\'s SIGTERM during its preflight removes the probe, exit 143 with a line saying so', async () => {
+    const proxy = await hangingProxy(moto.url);
+    try {
+      const work = await workDir('preflight-sigterm-');
+      const tokenFile = join(work, 'token');
+      // moto does not verify the web identity token; its AssumeRoleWithWebIdentity gives the credentials.
+      await writeFile(tokenFile, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cmVnaXN0cnk6ZG9ja2VyLXJlZ2lzdHJ5In0.');
+      const child = spawn(STS_INIT, ['--dir', join(work, 'creds')], {
+        env: cleanEnv({
+          HOME: work, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_STS: moto.url, AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/registry', AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+          REGISTRY_STORAGE_S3_BUCKET: 'probe-hang-sts-init', REGISTRY_STORAGE_S3_ROOTDIRECTORY: '/docker',
+          REGISTRY_STORAGE_S3_REGIONENDPOINT: proxy.url, REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      await proxy.sawProbeGet;
+      child.kill('SIGTERM');
+      expect(await exited, out).toBe(143);
+      expect(out).toContain('probe removed');
+      expect(out.trim().split('\n').at(-1)).toMatch(/^sts-init: interrupted by SIGTERM during the preflight/);
+      expect(await keys('probe-hang-sts-init')).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  });
 });
 
 describe('lines a failing check prints', () => {
