@@ -3,7 +3,7 @@
 // git-ignored .tools/ of the repo. Everything comes from the Go module proxy or PyPI, so a fresh CI machine with
 // Go, Python 3 and Node is enough.
 //
-//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, containerd, crictl, actionlint, promtool)
+//   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, py-tools, containerd, crictl, actionlint, promtool)
 //   node scripts/provision.mjs helm crane      only these
 //
 // A tool whose stamp file (.tools/.stamps/<name>) names the pinned spec and whose binary exists is skipped.
@@ -19,6 +19,9 @@ const TOOLS = join(ROOT, '.tools');
 const MOTO_VERSION = '5.2.5';
 // Only to write bcrypt htpasswd entries in tests (Node has no bcrypt); moto does not pull it in itself.
 const BCRYPT_VERSION = '5.0.0';
+// The AWS CLI (v1: v2 is not on PyPI) that runs docs/aws-setup.md against moto, the IAM policy linter and the
+// Kubernetes schema validator (schemas built in): the tests of docs/aws-setup.md and chart-values/.
+const PY_TOOLS = ['awscli==1.46.2', 'parliament==1.6.4', 'kubernetes-validate==1.37.0'];
 
 const goTool = (label, pkg, version, dest) => ({
   label, version, dest, done: 'built',
@@ -37,6 +40,12 @@ const CATALOG = {
     spec: `moto[server]==${MOTO_VERSION} bcrypt==${BCRYPT_VERSION}`,
     install: installMoto,
   },
+  'py-tools': {
+    label: 'awscli, parliament, kubernetes-validate', version: PY_TOOLS.map((p) => p.split('==')[1]).join('/'),
+    dest: 'py-tools-venv/bin/kubernetes-validate', done: 'installed',
+    spec: PY_TOOLS.join(' '),
+    install: installPyTools,
+  },
   // The node side (issue 13): containerd's CRI image service reading hosts.toml, driven by crictl as the kubelet
   // drives it. Only pulls are tested, so no runc or CNI; both build with CGO off.
   containerd: goTool('containerd', 'github.com/containerd/containerd/v2/cmd/containerd', 'v2.2.9', 'containerd-2.2.9/containerd'),
@@ -52,7 +61,8 @@ const CATALOG = {
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
   helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
 };
-const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'containerd', 'crictl', 'actionlint', 'promtool'];
+const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'py-tools', 'containerd', 'crictl', 'actionlint', 'promtool'];
+const PIP_TOOLS = new Set(['moto', 'py-tools']);
 const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
 
 class ProvisionError extends Error {}
@@ -112,6 +122,15 @@ async function installMoto(log) {
   }
   await run(join(venv, 'bin', 'moto_server'), ['--help'], { log });
   await run(join(venv, 'bin', 'python'), ['-c', 'import bcrypt'], { log });
+}
+
+async function installPyTools(log) {
+  // A venv of its own (not moto's): the CLI's botocore pin must not move moto's. Built in place like moto's.
+  const venv = join(TOOLS, 'py-tools-venv');
+  rmSync(venv, { recursive: true, force: true });
+  await run('python3', ['-m', 'venv', venv], { log });
+  await run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', ...PY_TOOLS], { log });
+  for (const bin of ['aws', 'parliament', 'kubernetes-validate']) await run(join(venv, 'bin', bin), ['--version'], { log });
 }
 
 /**
@@ -190,13 +209,12 @@ async function main() {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT_SET;
   const unknown = names.filter((n) => !(n in CATALOG));
   if (unknown.length) throw new ProvisionError(`unknown tool ${unknown.join(', ')}; known: ${Object.keys(CATALOG).join(', ')}`);
-  // moto (pip) and promtool (apt) are network-bound: they run beside the CPU-bound Go builds, not in their pool.
-  const goNames = names.filter((n) => n !== 'moto' && n !== 'promtool');
+  // moto and the Python tools (pip) and promtool (apt) are network-bound: they run beside the CPU-bound Go builds.
+  const goNames = names.filter((n) => !PIP_TOOLS.has(n) && n !== 'promtool');
   for (const dir of ['.stamps', 'logs']) mkdirSync(join(TOOLS, dir), { recursive: true });
-  // moto is network-bound pip work, so it runs beside the CPU-bound Go builds rather than taking a build slot.
   const results = await Promise.all([
     pool(goNames.map((n) => () => provision(n)), GO_PARALLELISM),
-    names.includes('moto') ? provision('moto').then((ok) => [ok]) : [],
+    (async () => { const ok = []; for (const n of names.filter((n) => PIP_TOOLS.has(n))) ok.push(await provision(n)); return ok; })(),
     names.includes('promtool') ? provision('promtool').then((ok) => [ok]) : [],
   ]);
   if (results.flat().includes(false)) process.exit(1);

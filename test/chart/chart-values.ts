@@ -7,7 +7,7 @@ import { parseDocument, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const VALUES_FILE = join(ROOT, 'chart-values', 'values-s3-ecr-proxy.yaml');
-export const OVERLAYS = ['pod-identity', 'cross-account', 'internal-nlb', 'two-replicas'] as const;
+export const OVERLAYS = ['pod-identity', 'cross-account', 'ecr-other-account', 'instance-role', 'internal-nlb', 'two-replicas'] as const;
 export const overlayFile = (name: string): string => join(ROOT, 'chart-values', 'overlays', `${name}.yaml`);
 // A verbatim copy of the chart's values.yaml (CI has no ../shared next to the clone).
 export const CHART_DEFAULTS_FILE = join(ROOT, 'test', 'chart', 'fixtures', 'twuni-docker-registry-3.0.0-values.yaml');
@@ -19,7 +19,8 @@ export type Container = {
   command?: string[];
   restartPolicy?: string;
   env?: { name: string; value?: string }[];
-  volumeMounts?: { name: string; mountPath: string }[];
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   securityContext?: Record<string, unknown>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   startupProbe?: Probe;

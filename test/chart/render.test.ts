@@ -2,17 +2,20 @@
 // The chart is not on any package registry this project may use (it is served from https://helm.twun.io and
 // GitHub), so this test runs only when it is given: DOCKER_REGISTRY_CHART=<chart directory or .tgz of 3.0.0>
 // (e.g. from `helm pull twuni/docker-registry --version 3.0.0` on a machine with internet access), and helm from
-// HELM or .tools/bin/helm (`node scripts/provision.mjs helm`). Otherwise it is skipped.
+// HELM or .tools/bin/helm (`node scripts/provision.mjs helm`), and kubernetes-validate (`py-tools`). Otherwise it
+// is skipped.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolPaths } from '../support/tools.js';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { OVERLAYS, ROOT, VALUES_FILE, envOf, isObject, loadYaml, mergeValues, overlayFile, type Container, type Values } from './chart-values.js';
 
 const helm = process.env.HELM ?? join(ROOT, '.tools', 'bin', 'helm');
 const chart = process.env.DOCKER_REGISTRY_CHART ?? '';
-const available = chart !== '' && existsSync(chart) && existsSync(helm);
+const available = chart !== '' && existsSync(chart) && existsSync(helm) && existsSync(toolPaths.kubernetesValidate);
 
 type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec: Values; data?: Record<string, string> };
 type PodSpec = { initContainers: Container[]; containers: Container[]; volumes: Values[]; serviceAccountName: string };
@@ -47,19 +50,24 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
     const manifests = render(overlay);
     const { spec, annotations } = podOf(manifests);
     expect(spec.serviceAccountName).toBe('ecr-pull-through-cache');
-    expect(annotations['eks.amazonaws.com/skip-containers']).toBe('docker-registry');
+    expect(annotations['eks.amazonaws.com/skip-containers']).toBe('docker-registry,storage-health');
     expect(spec.initContainers.map((c) => [c.name, c.restartPolicy])).toEqual([
       ['sts-init', undefined],
       ['cred-refresher', 'Always'],
+      ['storage-health', 'Always'],
     ]);
+    // the storage-health config file arrives through the downwardAPI volume, from the pod annotation
+    expect(annotations['ecr-pull-through-cache/storage-health.yml']).toMatch(/^version: 0\.1$/m);
     expect(spec.initContainers[1]?.startupProbe?.httpGet).toEqual({ path: '/readyz', port: 9101 });
     const [registry, ...others] = spec.containers;
     expect(others).toEqual([]);
     expect(registry?.name).toBe('docker-registry'); // the name the skip-containers annotation gives
     expect(registry?.command).toEqual(['/bin/registry', 'serve', '/etc/distribution/config.yml']);
+    expect((registry as { ports?: unknown[] }).ports).toEqual([{ containerPort: 5000 }]); // no 5001 next to it
     expect(registry?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000 });
     for (const c of [...spec.initContainers, registry as Container]) {
-      expect(c.volumeMounts, c.name).toContainEqual({ name: 'creds', mountPath: '/creds' });
+      expect(c.volumeMounts, c.name).toContainEqual(c.name === 'storage-health'
+        ? { name: 'creds', mountPath: '/creds', readOnly: true } : { name: 'creds', mountPath: '/creds' });
     }
     expect(spec.volumes).toContainEqual({ name: 'creds', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } });
 
@@ -67,7 +75,6 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
     expect(env).toMatchObject({
       REGISTRY_STORAGE_S3_REGION: 'us-east-1',
       REGISTRY_STORAGE_S3_BUCKET: 'my-registry-cache-bucket',
-      REGISTRY_STORAGE_S3_ROOTDIRECTORY: '/docker',
       AWS_SHARED_CREDENTIALS_FILE: '/creds/aws-credentials',
       AWS_CONFIG_FILE: '/creds/aws-config',
       AWS_SDK_LOAD_CONFIG: '1',
@@ -77,6 +84,7 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
       OTEL_TRACES_EXPORTER: 'none',
     });
     const names = (registry?.env ?? []).map((e) => e.name);
+    expect(names).not.toContain('REGISTRY_STORAGE_S3_ROOTDIRECTORY'); // the layout of the replaced setup
     expect(names).toContain('REGISTRY_HTTP_SECRET');
     expect(names.filter((n) => /ACCESSKEY|SECRETKEY|^REGISTRY_PROXY_/.test(n))).toEqual([]);
 
@@ -90,16 +98,28 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
 
   it('base: NodePort 30008 and the IRSA role on the service account', () => {
     const manifests = render();
-    const service = byKind(manifests, 'Service').spec as { type: string; ports: { nodePort?: number }[] };
+    const service = byKind(manifests, 'Service').spec as { type: string; ports: { nodePort?: number; targetPort: number }[] };
     expect(service.type).toBe('NodePort');
-    expect(service.ports[0]?.nodePort).toBe(30008);
+    expect(service.ports).toHaveLength(1); // 5000 only: the debug port 5001 is never on the Service
+    expect(service.ports[0]).toMatchObject({ nodePort: 30008, targetPort: 5000 });
     expect(byKind(manifests, 'ServiceAccount').metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
   });
 
   it('internal-nlb: a LoadBalancer service without a node port', () => {
-    const service = byKind(render('internal-nlb'), 'Service').spec as { type: string; ports: { nodePort?: number }[] };
+    const service = byKind(render('internal-nlb'), 'Service').spec as { type: string; ports: { nodePort?: number; targetPort: number }[] };
     expect(service.type).toBe('LoadBalancer');
+    expect(service.ports.map((p) => p.targetPort)).toEqual([5000]); // nothing but the cache port on the NLB
     expect(service.ports.every((p) => p.nodePort === undefined)).toBe(true);
+  });
+
+  it.each([undefined, ...OVERLAYS])('overlay %s: the whole render validates against the Kubernetes 1.29 and 1.35 schemas', (overlay) => {
+    const files = ['-f', VALUES_FILE, ...(overlay ? ['-f', overlayFile(overlay)] : [])];
+    const out = execFileSync(helm, ['template', 'registry-cache', chart, '--namespace', 'registry-cache', ...files, '--set', 'secrets.haSharedSecret=render-test'], { encoding: 'utf8' });
+    const file = join(mkdtempSync(join(tmpdir(), 'render-')), 'render.yaml');
+    writeFileSync(file, out);
+    for (const version of ['1.29.0', '1.35.0']) {
+      execFileSync(toolPaths.kubernetesValidate, ['--strict', '--quiet', '-k', version, file], { encoding: 'utf8' });
+    }
   });
 
   it('two-replicas: two replicas and a PodDisruptionBudget', () => {

@@ -25,6 +25,8 @@ const registryEnv = (v: Values) => envOf(v.extraEnvVars as Container['env']);
 const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/;
 // The chart names the registry container after the chart (templates/deployment.yaml: `name: {{ .Chart.Name }}`).
 const CHART_CONTAINER_NAME = 'docker-registry';
+// The pod annotation holding the storage-health sidecar's config.yml (mounted through a downwardAPI volume).
+const HEALTH_CONFIG_ANNOTATION = 'ecr-pull-through-cache/storage-health.yml';
 
 describe('values files parse', () => {
   it.each([VALUES_FILE, CHART_DEFAULTS_FILE, ...OVERLAYS.map(overlayFile)])('%s', (file) => {
@@ -136,9 +138,10 @@ describe('the pod', () => {
     expect(obj(values.s3).bucket).toBeTruthy();
     expect(obj(values.secrets).s3).toEqual({}); // present (chart issue #71), and keyless
     expect(obj(values.proxy).enabled).toBe(false); // the proxy is configured in configData.proxy
-    expect(obj(values.metrics).enabled).toBe(true);
+    expect(obj(values.metrics).enabled).toBe(false); // the chart would put the debug port 5001 on the Service
+    expect(obj(values.s3)).not.toHaveProperty('rootdirectory'); // the replaced setup's layout: docker/registry/v2/…
     expect(obj(values.serviceAccount).create).toBe(true);
-    expect(obj(values.podAnnotations)['eks.amazonaws.com/skip-containers']).toBe(CHART_CONTAINER_NAME);
+    expect(obj(values.podAnnotations)['eks.amazonaws.com/skip-containers']).toBe(`${CHART_CONTAINER_NAME},storage-health`);
     // the chart's restricted registry container is kept
     expect(values).not.toHaveProperty('containerSecurityContext');
     expect(values).not.toHaveProperty('securityContext');
@@ -150,8 +153,8 @@ describe('the pod', () => {
     expect(base.service).toEqual({ type: 'NodePort', nodePort: 30008 });
   });
 
-  it.each(all)('%s: sts-init first, then cred-refresher as a native sidecar', (_name, values) => {
-    const [stsInit, refresher, ...rest] = inits(values);
+  it.each(all)('%s: sts-init first, then cred-refresher and storage-health as native sidecars', (_name, values) => {
+    const [stsInit, refresher, health, ...rest] = inits(values);
     expect(rest).toEqual([]);
     expect(stsInit?.name).toBe('sts-init');
     expect(stsInit?.restartPolicy).toBeUndefined(); // runs once, to completion
@@ -162,6 +165,53 @@ describe('the pod', () => {
     expect(refresher?.startupProbe?.httpGet).toEqual({ path: '/readyz', port: 9101 });
     expect(refresher?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 9101 });
     expect(refresher?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 9101 });
+    expect(refresher?.ports).toEqual([{ name: 'refresher', containerPort: 9101, protocol: 'TCP' }]);
+    expect(health?.name).toBe('storage-health');
+    expect(health?.restartPolicy).toBe('Always');
+    expect(health?.command).toEqual(['/bin/registry', 'serve', '/etc/storage-health/config.yml']);
+  });
+
+  it.each(all)('%s: S3 trouble makes the pod NotReady through storage-health, never restarts the registry', (_name, values) => {
+    // the serving registry: no storage check, so "/" (the chart's fixed liveness AND readiness probe) stays 200
+    expect(obj(obj(obj(values.configData).health).storagedriver).enabled).toBe(false);
+    const health = inits(values).find((c) => c.name === 'storage-health')!;
+    const config = parseYaml(String(obj(values.podAnnotations)[HEALTH_CONFIG_ANNOTATION]));
+    expect(registryConfigUnknownKeys(config)).toEqual([]);
+    const check = obj(obj(config.health).storagedriver);
+    expect(check.enabled).toBe(true);
+    expect(parseGoDuration(String(check.interval))).toBeGreaterThan(0);
+    expect(Number(check.threshold)).toBeGreaterThan(1); // one slow answer is no outage
+    expect(obj(obj(config.storage).maintenance)).toEqual({ uploadpurging: { enabled: false }, readonly: { enabled: true } });
+    expect(config.proxy).toBeUndefined(); // a plain read-only registry: no scheduler, nothing read at start-up
+    const port = Number(String(obj(config.http).addr).split(':').pop());
+    expect(health.readinessProbe?.httpGet).toEqual({ path: '/', port });
+    expect(health.ports).toContainEqual({ name: 'storage-health', containerPort: port, protocol: 'TCP' });
+    expect(health).not.toHaveProperty('livenessProbe'); // nothing restarts while S3 fails
+    expect(health).not.toHaveProperty('startupProbe'); // the check reports healthy until its first failures
+    // the same bucket and region as the registry, the same credentials (the /creds profile, no web identity)
+    const env = envOf(health.env);
+    expect(env.REGISTRY_STORAGE_S3_REGION).toBe(obj(values.s3).region);
+    expect(env.REGISTRY_STORAGE_S3_BUCKET).toBe(obj(values.s3).bucket);
+    for (const name of ['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_SDK_LOAD_CONFIG', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']) {
+      expect(env[name], name).toBe(registryEnv(values)[name]);
+    }
+    // the file arrives through the downwardAPI volume
+    const volume = (values.extraVolumes as Values[]).find((v) => v.name === 'storage-health-config');
+    expect(volume).toEqual({ name: 'storage-health-config', downwardAPI: { items: [{ path: 'config.yml', fieldRef: { fieldPath: `metadata.annotations['${HEALTH_CONFIG_ANNOTATION}']` } }] } });
+    expect(health.volumeMounts).toContainEqual({ name: 'storage-health-config', mountPath: '/etc/storage-health', readOnly: true });
+  });
+
+  it.each(all)('%s: the registry debug port is declared for pod-level scraping only', (_name, values) => {
+    const debugPort = Number(String(obj(obj(obj(values.configData).http).debug).addr).split(':').pop());
+    const declared = inits(values).flatMap((c) => c.ports ?? []);
+    expect(declared).toContainEqual({ name: 'registry-metrics', containerPort: debugPort, protocol: 'TCP' });
+    expect(obj(values.metrics).enabled).toBe(false);
+  });
+
+  it.each(all)('%s: instance metadata is off in every container unless the instance-role overlay opts in', (name, values) => {
+    const expected = name.endsWith('instance-role') ? 'false' : 'true';
+    expect(registryEnv(values).AWS_EC2_METADATA_DISABLED).toBe(expected);
+    for (const c of inits(values)) expect(envOf(c.env).AWS_EC2_METADATA_DISABLED, c.name).toBe(expected);
   });
 
   it.each(all)('%s: init containers run our image, restricted, with resources', (_name, values) => {
@@ -180,19 +230,21 @@ describe('the pod', () => {
     expect(String(image.tag)).not.toMatch(/latest/);
   });
 
-  it.each(all)('%s: all three containers mount the in-memory /creds volume', (_name, values) => {
+  it.each(all)('%s: every container mounts the in-memory /creds volume (storage-health read-only)', (_name, values) => {
     const volumes = values.extraVolumes as { name: string; emptyDir?: { medium?: string; sizeLimit?: string } }[];
-    expect(volumes).toEqual([{ name: 'creds', emptyDir: { medium: 'Memory', sizeLimit: expect.stringMatching(/^\d+Mi$/) } }]);
+    expect(volumes.map((v) => v.name)).toEqual(['creds', 'storage-health-config']);
+    expect(volumes[0]).toEqual({ name: 'creds', emptyDir: { medium: 'Memory', sizeLimit: expect.stringMatching(/^\d+Mi$/) } });
     const creds = { name: 'creds', mountPath: '/creds' };
     expect(values.extraVolumeMounts).toEqual([creds]); // the registry container
-    for (const c of inits(values)) expect(c.volumeMounts, c.name).toEqual([creds]);
+    for (const c of inits(values).filter((c) => c.name !== 'storage-health')) expect(c.volumeMounts, c.name).toEqual([creds]);
+    expect(inits(values).find((c) => c.name === 'storage-health')?.volumeMounts).toContainEqual({ ...creds, readOnly: true });
   });
 
   it.each(all)('%s: one ECR registry, named consistently everywhere', (_name, values) => {
     const host = new URL(String(obj(obj(values.configData).proxy).remoteurl)).host;
     const [, account, region] = ECR_HOST.exec(host) ?? [];
     expect(registryEnv(values).ECR_LOGIN_ALLOWED_REGISTRIES).toBe(account);
-    for (const c of inits(values)) {
+    for (const c of inits(values).filter((c) => c.name !== 'storage-health')) {
       const env = envOf(c.env);
       expect(env.CREDENTIALS_DIR, c.name).toBe('/creds');
       expect(env.ECR_REGISTRIES, c.name).toBe(host);
@@ -250,14 +302,17 @@ describe('overlays', () => {
     expect({ ...v, serviceAccount: base.serviceAccount }).toEqual(base);
   });
 
-  it('cross-account: the other account, a chained role on sts-init and cred-refresher, no other drift', () => {
-    const v = merged('cross-account');
+  it.each(['cross-account', 'ecr-other-account'] as const)('%s: the other account, no other drift', (name) => {
+    const v = merged(name);
     const host = new URL(String(obj(obj(v.configData).proxy).remoteurl)).host;
     const account = ECR_HOST.exec(host)?.[1];
     const baseAccount = ECR_HOST.exec(new URL(String(obj(obj(base.configData).proxy).remoteurl)).host)?.[1];
     expect(account).not.toBe(baseAccount);
-    for (const c of inits(v)) {
-      expect(envOf(c.env).TARGET_ROLE_ARN, c.name).toMatch(new RegExp(`^arn:aws:iam::${account}:role/.+`));
+    for (const c of inits(v).filter((c) => c.name !== 'storage-health')) {
+      const target = envOf(c.env).TARGET_ROLE_ARN;
+      // chained by sts-init (IRSA) in cross-account; by EKS (Pod Identity targetRoleArn) or not at all otherwise
+      if (name === 'cross-account') expect(target, c.name).toMatch(new RegExp(`^arn:aws:iam::${account}:role/.+`));
+      else expect(target, c.name).toBeUndefined();
     }
     expect(withoutEnv(v.initContainers, ['TARGET_ROLE_ARN', 'ECR_REGISTRIES'])).toEqual(
       withoutEnv(base.initContainers, ['ECR_REGISTRIES']),
@@ -268,6 +323,16 @@ describe('overlays', () => {
     expect({ ...v, initContainers: 0, extraEnvVars: 0, configData: 0 }).toEqual({
       ...base, initContainers: 0, extraEnvVars: 0, configData: 0,
     });
+  });
+
+  it('instance-role: only AWS_EC2_METADATA_DISABLED changes, in every container', () => {
+    const v = merged('instance-role');
+    expect(withoutEnv(v.initContainers, ['AWS_EC2_METADATA_DISABLED', 'ALLOW_INSTANCE_ROLE'])).toEqual(withoutEnv(base.initContainers, ['AWS_EC2_METADATA_DISABLED']));
+    // the executable's own opt-in (issue 9), in the two containers that look for credentials
+    expect(inits(v).map((c) => [c.name, envOf(c.env).ALLOW_INSTANCE_ROLE])).toEqual([['sts-init', 'true'], ['cred-refresher', 'true'], ['storage-health', undefined]]);
+    for (const c of inits(base)) expect(envOf(c.env).ALLOW_INSTANCE_ROLE, c.name).toBeUndefined();
+    expect(withoutEntries(v.extraEnvVars, ['AWS_EC2_METADATA_DISABLED'])).toEqual(withoutEntries(base.extraEnvVars, ['AWS_EC2_METADATA_DISABLED']));
+    expect({ ...v, initContainers: 0, extraEnvVars: 0 }).toEqual({ ...base, initContainers: 0, extraEnvVars: 0 });
   });
 
   it('internal-nlb: an internal NLB of the AWS Load Balancer Controller', () => {
@@ -287,6 +352,11 @@ describe('overlays', () => {
     const text = readFileSync(overlayFile('two-replicas'), 'utf8');
     expect(text).toContain('#4594');
     expect(text).toContain('haSharedSecret');
+    // the blob descriptor cache off (test/e2e/two-replicas.test.ts measured why), and no lifecycle backstop
+    expect(obj(obj(obj(v.configData).storage).cache).blobdescriptor).toBe('');
+    expect(text).toContain('test/e2e/two-replicas.test.ts');
+    expect({ ...v, configData: 0, replicaCount: 0, updateStrategy: 0, podDisruptionBudget: 0, affinity: 0 })
+      .toEqual({ ...base, configData: 0, replicaCount: 0, updateStrategy: 0, podDisruptionBudget: 0, affinity: 0 });
   });
 });
 

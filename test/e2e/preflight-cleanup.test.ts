@@ -96,11 +96,12 @@ describe('the probe leaves nothing behind', () => {
     // moto validates the document as S3 does (it does not run the expiry): the file is applied as docs/aws-setup.md says.
     await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'probe-versioned', LifecycleConfiguration: lifecycle }));
     const rules = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'probe-versioned' }))).Rules ?? [];
-    const probeRules = rules.filter((r) => r.Status === 'Enabled' && r.Filter?.Prefix === 'docker/.preflight/');
+    const probeRules = rules.filter((r) => r.Status === 'Enabled' && r.Filter?.Prefix === '.preflight/');
     expect(probeRules.some((r) => r.Expiration?.Days === 1 && r.NoncurrentVersionExpiration?.NoncurrentDays === 1)).toBe(true);
     expect(probeRules.some((r) => r.Expiration?.ExpiredObjectDeleteMarker === true)).toBe(true);
 
-    const result = await runExe(args('probe-versioned', moto.url), { env: env() });
+    // The values' layout: no root directory, so the probe is .preflight/<id> at the bucket root.
+    const result = await runExe(args('probe-versioned', moto.url).filter((a, i, all) => a !== '--rootdirectory' && all[i - 1] !== '--rootdirectory'), { env: env() });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(await keys('probe-versioned')).toEqual([]); // the current view is empty
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: 'probe-versioned' }));
@@ -108,7 +109,7 @@ describe('the probe leaves nothing behind', () => {
     // S3 keeps a deleted object's versions (the role has no s3:DeleteObjectVersion, by design): the lifecycle rule
     // removes them within two days. Pinned here, so a change that leaves anything elsewhere fails.
     expect(left.length).toBeGreaterThan(0);
-    for (const key of left) expect(key.startsWith('docker/.preflight/'), key).toBe(true);
+    for (const key of left) expect(key.startsWith('.preflight/'), key).toBe(true);
   });
 
   it.each([['SIGTERM', 143, 'probe-hang'], ['SIGINT', 130, 'probe-hang-int']] as const)(

@@ -49,18 +49,19 @@ const CASES: Array<[string, Broken]> = [
   }],
   ['s3-cache-policy.json without the object statement', {
     doc: FILES.s3Policy,
-    s3: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'].map((action) => ({ action, resourcePrefix: `${BUCKET}/docker/` })),
-    line: failLine('s3:DeleteObject', `${escape(BUCKET)}/docker/\\.preflight/\\S+`, FILES.s3Policy),
+    // the values' layout has no rootdirectory: the probe object is .preflight/… at the bucket root
+    s3: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'].map((action) => ({ action, resourcePrefix: `${BUCKET}/` })),
+    line: failLine('s3:DeleteObject', `${escape(BUCKET)}/\\.preflight/\\S+`, FILES.s3Policy),
   }],
   ['s3-cache-policy.json granting writes but not reads', {
     doc: FILES.s3Policy,
-    s3: [{ action: 's3:GetObject', resourcePrefix: `${BUCKET}/docker/` }],
-    line: failLine('s3:GetObject', `${escape(BUCKET)}/docker/\\S+`, FILES.s3Policy),
+    s3: [{ action: 's3:GetObject', resourcePrefix: `${BUCKET}/` }],
+    line: failLine('s3:GetObject', `${escape(BUCKET)}/\\S+`, FILES.s3Policy),
   }],
   ['bucket-policy.json denying the registry (explicit deny in the bucket policy)', {
     doc: FILES.bucketPolicy,
     s3: [{ action: 's3:PutObject', policy: 'resource' }],
-    line: failLine('s3:PutObject', `${escape(BUCKET)}/docker/\\.preflight/\\S+`, FILES.bucketPolicy),
+    line: failLine('s3:PutObject', `${escape(BUCKET)}/\\.preflight/\\S+`, FILES.bucketPolicy),
   }],
   ['ecr-pull-policy.json without the login statement', {
     doc: FILES.ecrPolicy,

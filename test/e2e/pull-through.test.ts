@@ -39,6 +39,11 @@ describe.each([
     });
     expect(keys.length).toBeGreaterThanOrEqual(4);
     expect(stack.s3.counts().rejected).toBe(0);
+    // the layout of the setup this project replaces: its validation path holds, nothing under docker/docker/
+    const all = await stack.s3Keys();
+    expect(all).toContain('docker/registry/v2/repositories/team/app/_manifests/tags/v1/current/link');
+    expect(all.filter((k) => k.startsWith('docker/docker/'))).toEqual([]);
+    for (const key of all.filter((k) => !k.startsWith('docker/'))) expect(key).toBe('scheduler-state.json');
   });
 
   it('answers a cached blob with a 307 to a presigned S3 URL that works', async () => {

@@ -15,6 +15,10 @@ export const toolPaths = {
   motoServer: join(tools, 'moto-venv/bin/moto_server'),
   /** Python of the moto venv; also has `bcrypt`, used to write htpasswd files. */
   python: join(tools, 'moto-venv/bin/python'),
+  /** The py-tools venv: the AWS CLI (v1, from PyPI), the IAM policy linter, the Kubernetes schema validator. */
+  aws: join(tools, 'py-tools-venv/bin/aws'),
+  parliament: join(tools, 'py-tools-venv/bin/parliament'),
+  kubernetesValidate: join(tools, 'py-tools-venv/bin/kubernetes-validate'),
   /** promtool and prometheus from Debian's prometheus package (scripts/provision.mjs). */
   promtool: join(tools, 'promtool/promtool'),
   prometheus: join(tools, 'promtool/prometheus'),
@@ -35,6 +39,9 @@ const provisionName: Record<ToolName, string> = {
   refHelper: 'ref-helper',
   motoServer: 'moto',
   python: 'moto',
+  aws: 'py-tools',
+  parliament: 'py-tools',
+  kubernetesValidate: 'py-tools',
   promtool: 'promtool',
   prometheus: 'promtool',
   containerd: 'containerd',

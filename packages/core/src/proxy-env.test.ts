@@ -76,6 +76,12 @@ describe(proxyFor.name, () => {
     ['ftp://user:SECRET@proxy.example', 'has no port'],
     [' http://proxy.example:3128', 'is not a proxy URL'],
     ['http://', 'is not a proxy URL'],
+    // A scheme with a typo is not a host called "https" (Go's reading, which in Kubernetes can reach a Service).
+    ['https:/proxy.example:3128', 'has a scheme without "//"'],
+    ['http:/user:SECRET@proxy.example:3128', 'has a scheme without "//"'],
+    // Decoded for every request's Proxy-Authorization: a bad escape failed each request (and crashed the refresher).
+    ['http://user:SEK%RIT@proxy.example:3128', 'has user info that is not valid percent-encoding'],
+    ['socks5://user%zz:SECRET@proxy.example', 'has user info that is not valid percent-encoding'],
   ])('refuses %j in one line naming the variable, without the password', (value, why) => {
     const err = (() => {
       try {

@@ -64,6 +64,8 @@ function parseProxy(name: string, value: string | undefined): ProxyUrl | undefin
     throw new ConfigError(`${name}: ${shown} ${why} (e.g. http://proxy.example:3128 or socks5://proxy.example:1080)`);
   };
   const given = SCHEME.exec(value)?.[1]?.toLowerCase();
+  // `https:/proxy:3128` is a scheme with a typo, not a host called `https` (Go reads it as the latter).
+  if (given === undefined && /^[A-Za-z][A-Za-z0-9+.-]*:\//.test(value)) fail('has a scheme without "//"');
   const scheme = given ?? 'http';
   // WHATWG drops a special scheme's default port (ftp's 21): parse every plain-TCP proxy as http:// with its own port.
   const kind = scheme === 'https' ? 'https' : scheme === 'socks5' || scheme === 'socks5h' ? 'socks5' : 'http';
@@ -75,6 +77,13 @@ function parseProxy(name: string, value: string | undefined): ProxyUrl | undefin
     return fail('is not a proxy URL');
   }
   if (url.hostname === '') fail('has no host');
+  try {
+    // Decoded for Proxy-Authorization on every request: a bad escape must fail here, once, not in each request.
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    fail('has user info that is not valid percent-encoding (write % as %25)');
+  }
   if (url.pathname !== '/' && url.pathname !== '' && kind !== 'http') fail('has a path');
   const explicitPort = /^[^/?#]*:(\d+)(?:[/?#]|$)/.exec(text.slice(text.indexOf('//') + 2).replace(/^[\s\S]*@/, ''))?.[1];
   const port = explicitPort ?? DEFAULT_PORT[scheme];
