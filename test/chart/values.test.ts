@@ -188,7 +188,7 @@ describe('the pod', () => {
     expect(health.ports).toContainEqual({ name: 'storage-health', containerPort: port, protocol: 'TCP' });
     expect(health).not.toHaveProperty('livenessProbe'); // nothing restarts while S3 fails
     expect(health).not.toHaveProperty('startupProbe'); // the check reports healthy until its first failures
-    // the same bucket and region as the registry, the same credentials (the /creds profile, no web identity)
+    // the same bucket and region as the registry, the same credentials (the /creds/aws profile, no web identity)
     const env = envOf(health.env);
     expect(env.REGISTRY_STORAGE_S3_REGION).toBe(obj(values.s3).region);
     expect(env.REGISTRY_STORAGE_S3_BUCKET).toBe(obj(values.s3).bucket);
@@ -246,7 +246,14 @@ describe('the pod', () => {
     expect(registryEnv(values).ECR_LOGIN_ALLOWED_REGISTRIES).toBe(account);
     for (const c of inits(values).filter((c) => c.name !== 'storage-health')) {
       const env = envOf(c.env);
-      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds');
+      // A subdirectory of the volume: its root is root-owned 1777 (a tmpfs), which the roles refuse to write into.
+      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds/aws');
+      // Every consumer path follows the credentials directory.
+      expect(registryEnv(values), c.name).toMatchObject({
+        AWS_CONFIG_FILE: `${env.CREDENTIALS_DIR}/aws-config`,
+        AWS_SHARED_CREDENTIALS_FILE: `${env.CREDENTIALS_DIR}/aws-credentials`,
+        AWS_ECR_CACHE_DIR: `${env.CREDENTIALS_DIR}/ecr`,
+      });
       expect(env.ECR_REGISTRIES, c.name).toBe(host);
       expect(env.AWS_REGION, c.name).toBe(region);
       expect(env.ECR_LOGIN_CACHE_IDENTITY, c.name).toBe(registryEnv(values).ECR_LOGIN_CACHE_IDENTITY);

@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → one call. Returns the exit code. */
-import { armWatchdog, ConfigError, createLogger, localEnvironmentProblem, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { armWatchdog, ConfigError, createLogger, killChildrenOnExit, localEnvironmentProblem, oneLine, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fixForStsError, fixText, formatResult, interruptSignal, preflightConfig, runPreflight } from '@ecr-proxy/preflight';
 import { stsInitConfig } from './config.js';
 import { ecrFetcherWith } from './ecr-warm.js';
@@ -29,6 +29,7 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
       : undefined;
     // The retry loop gives up at the deadline; a write stuck on a hung mount is caught here.
     const preflightMs = preflight ? preflight.timeoutMs + PREFLIGHT_CLEANUP_MS : 0;
+    killChildrenOnExit();
     armWatchdog(config.timeoutMs + preflightMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
     const creds = await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
     if (preflight) {
@@ -65,11 +66,13 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     return 0;
   } catch (err) {
     const fix = fixForStsError(err);
-    const line = err instanceof ConfigError ? err.message : `${describe(err)}${fix ? `; fix ${fixText(fix)}` : ''}`;
+    // A path that names a FIFO, a device or a directory is the user's to fix, like any bad setting: exit 2.
+    const fileType = (err as Error | undefined)?.name === 'FileTypeError';
+    const line = err instanceof ConfigError || fileType ? oneLine((err as Error).message) : `${describe(err)}${fix ? `; fix ${fixText(fix)}` : ''}`;
     process.stderr.write(`sts-init: ${line}\n`);
     // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage;
     // a local environment error too: nothing but a change of the environment fixes either.
-    const configuration = err instanceof ConfigError || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
+    const configuration = err instanceof ConfigError || fileType || (err instanceof SourceError && err.reason === 'wrong_principal') || localEnvironmentProblem(err);
     return configuration ? 2 : 1;
   }
 }
