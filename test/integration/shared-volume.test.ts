@@ -6,12 +6,11 @@
  * against the local AWS over real HTTP; the tmpfs case mounts a real tmpfs in a private mount namespace.
  */
 import { spawn } from 'node:child_process';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, stat, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, mkdtemp, readFile, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, copyForAnotherUid, requireBuilt, runExe } from '../support/exe.js';
 import { ECR_HOST, SOURCE_ROLE } from './sts-init-support.js';
 
 const UID = 1000;
@@ -26,14 +25,7 @@ beforeAll(async () => {
   requireBuilt();
   if (process.getuid?.() !== 0) throw new Error('this test needs root: it runs the executable as uid 1000');
   fake = await startFakeAws();
-  // The checkout may sit where uid 1000 cannot enter (mktemp -d is 0700): run a copy from a directory it can.
-  work = await mkdtemp(join(tmpdir(), 'shared-volume-'));
-  await chmod(work, 0o755);
-  bin = join(work, 'bin');
-  await mkdir(bin, { mode: 0o755 });
-  await copyFile(exePath, join(bin, 'docker-credential-ecr-login'));
-  await chmod(join(bin, 'docker-credential-ecr-login'), 0o755);
-  for (const role of ['sts-init', 'cred-refresher']) await symlink('docker-credential-ecr-login', join(bin, role));
+  ({ work, bin } = await copyForAnotherUid('shared-volume-'));
   tokenFile = join(work, 'token');
   await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry:docker-registry' });
   await chmod(tokenFile, 0o644);
