@@ -112,8 +112,8 @@ describe('the preflight subcommand in the registry container, against the runnin
     // wrote (credential_process), no IRSA env.
     env = cleanEnv({
       ...stack.fake.endpointEnv(),
-      AWS_CONFIG_FILE: join(stack.credsDir, 'aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(stack.credsDir, 'aws-credentials'),
+      AWS_CONFIG_FILE: join(stack.credsDir, 'aws', 'aws-config'), // the values' /creds/aws/aws-config
+      AWS_SHARED_CREDENTIALS_FILE: join(stack.credsDir, 'aws', 'aws-credentials'),
       AWS_SDK_LOAD_CONFIG: '1',
       AWS_EC2_METADATA_DISABLED: 'true',
       ECR_LOGIN_CACHE_IDENTITY: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache',
