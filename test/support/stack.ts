@@ -63,6 +63,8 @@ export interface StackOptions {
   ecrTls?: boolean;
   /** Runs before sts-init, e.g. to inject denials (`fake.denials`, `s3.denials`) that break one IAM document. */
   beforeInit?: (parts: { fake: FakeAws; s3: S3Enforcer }) => void;
+  /** Env for sts-init beyond the values', e.g. the preflight's optional PREFLIGHT_ECR_REPOSITORY. */
+  initEnv?: Record<string, string>;
 }
 
 /** sts-init exited non-zero: `line` is its last stderr line (the one an operator reads in the pod's events). */
@@ -198,6 +200,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       REGISTRY_STORAGE_S3_BUCKET: BUCKET,
       REGISTRY_STORAGE_S3_REGIONENDPOINT: s3.url,
       REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+      ...opts.initEnv,
     };
     const init = await runExe([], { env: { PATH: process.env.PATH ?? '', ...stsInitEnv, ...irsa, ...tuning }, file: join(binDir, 'sts-init') });
     if (init.code !== 0) throw new StsInitFailed(init.code, init.stderr);
