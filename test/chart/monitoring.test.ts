@@ -67,7 +67,7 @@ describe('chart-values/monitoring consistency', () => {
 
   it('the alerts the issue asks for are all there', () => {
     expect([...new Set(alerts().map((r) => r.alert))].sort()).toEqual([
-      'EcrProxyClockSkew', 'EcrProxyEcrTokenExpiringSoon', 'EcrProxyMetricsDown', 'EcrProxyNoRecentRefresh',
+      'EcrProxyClockSkew', 'EcrProxyEcrTokenExpiringSoon', 'EcrProxyManifestsNotFound', 'EcrProxyMetricsDown', 'EcrProxyNoPodReady', 'EcrProxyNoRecentRefresh',
       'EcrProxyPodNotReady', 'EcrProxyRefreshFailing', 'EcrProxyStsCredentialsExpiringSoon', 'EcrProxyUpstreamErrors',
     ]);
   });

@@ -75,12 +75,12 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
     expect(env).toMatchObject({
       REGISTRY_STORAGE_S3_REGION: 'us-east-1',
       REGISTRY_STORAGE_S3_BUCKET: 'my-registry-cache-bucket',
-      AWS_SHARED_CREDENTIALS_FILE: '/creds/aws-credentials',
-      AWS_CONFIG_FILE: '/creds/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/creds/aws/aws-credentials',
+      AWS_CONFIG_FILE: '/creds/aws/aws-config',
       AWS_SDK_LOAD_CONFIG: '1',
       AWS_ROLE_ARN: '',
       AWS_WEB_IDENTITY_TOKEN_FILE: '',
-      AWS_ECR_CACHE_DIR: '/creds/ecr',
+      AWS_ECR_CACHE_DIR: '/creds/aws/ecr',
       OTEL_TRACES_EXPORTER: 'none',
     });
     const names = (registry?.env ?? []).map((e) => e.name);

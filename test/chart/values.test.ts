@@ -188,7 +188,7 @@ describe('the pod', () => {
     expect(health.ports).toContainEqual({ name: 'storage-health', containerPort: port, protocol: 'TCP' });
     expect(health).not.toHaveProperty('livenessProbe'); // nothing restarts while S3 fails
     expect(health).not.toHaveProperty('startupProbe'); // the check reports healthy until its first failures
-    // the same bucket and region as the registry, the same credentials (the /creds profile, no web identity)
+    // the same bucket and region as the registry, the same credentials (the /creds/aws profile, no web identity)
     const env = envOf(health.env);
     expect(env.REGISTRY_STORAGE_S3_REGION).toBe(obj(values.s3).region);
     expect(env.REGISTRY_STORAGE_S3_BUCKET).toBe(obj(values.s3).bucket);
@@ -246,7 +246,14 @@ describe('the pod', () => {
     expect(registryEnv(values).ECR_LOGIN_ALLOWED_REGISTRIES).toBe(account);
     for (const c of inits(values).filter((c) => c.name !== 'storage-health')) {
       const env = envOf(c.env);
-      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds');
+      // A subdirectory of the volume: its root is root-owned 1777 (a tmpfs), which the roles refuse to write into.
+      expect(env.CREDENTIALS_DIR, c.name).toBe('/creds/aws');
+      // Every consumer path follows the credentials directory.
+      expect(registryEnv(values), c.name).toMatchObject({
+        AWS_CONFIG_FILE: `${env.CREDENTIALS_DIR}/aws-config`,
+        AWS_SHARED_CREDENTIALS_FILE: `${env.CREDENTIALS_DIR}/aws-credentials`,
+        AWS_ECR_CACHE_DIR: `${env.CREDENTIALS_DIR}/ecr`,
+      });
       expect(env.ECR_REGISTRIES, c.name).toBe(host);
       expect(env.AWS_REGION, c.name).toBe(region);
       expect(env.ECR_LOGIN_CACHE_IDENTITY, c.name).toBe(registryEnv(values).ECR_LOGIN_CACHE_IDENTITY);
@@ -345,6 +352,11 @@ describe('overlays', () => {
     });
   });
 
+  it('base: no in-memory blob descriptor cache (a shared layer one repository expired would be redirected to a deleted object)', () => {
+    expect(obj(obj(obj(base.configData).storage).cache)).toEqual({ blobdescriptor: '' });
+    expect(baseText).toContain('test/e2e/shared-layer-expiry.test.ts');
+  });
+
   it('two-replicas: two pods, a disruption budget, and the caveats written down', () => {
     const v = merged('two-replicas');
     expect(v.replicaCount).toBe(2);
@@ -378,3 +390,98 @@ function registryContainerContract(): Record<string, string> {
   if (Object.keys(contract).length < 5) throw new Error('docs/configuration.md: table "The registry container" not found');
   return contract;
 }
+
+/**
+ * The ECR repositories docs/aws-setup.md creates, by literal name: `create-repository --repository-name NAME`, with
+ * `"$repo"` resolved from the enclosing `for repo in …; do` list. Variables (e.g. "$IMAGE_REPO", the image's own
+ * repository in the cluster account) are left out: they are not repositories of the upstream registry.
+ */
+function repositoriesTheDocCreates(): Set<string> {
+  const doc = readFileSync(join(ROOT, 'docs', 'aws-setup.md'), 'utf8');
+  const created = new Set<string>();
+  let loop: string[] = [];
+  for (const line of doc.split('\n')) {
+    const forRepo = /^\s*for repo in (.*?); do/.exec(line);
+    if (forRepo) loop = (forRepo[1] ?? '').split(/\s+/);
+    const m = /create-repository --repository-name (\S+)/.exec(line);
+    if (!m) continue;
+    const names = m[1] === '"$repo"' ? loop : [m[1] ?? ''];
+    for (const n of names) if (/^[a-z0-9][a-z0-9._/-]*$/.test(n)) created.add(n);
+  }
+  return created;
+}
+
+describe('PREFLIGHT_ECR_REPOSITORY (the preflight probes pull rights on it; a missing repository stops the pod)', () => {
+  const created = repositoriesTheDocCreates();
+  const preflightRepo = (v: Values): string | undefined =>
+    envOf((inits(v).find((c) => c.name === 'sts-init')?.env ?? []) as Container['env']).PREFLIGHT_ECR_REPOSITORY;
+
+  it('docs/aws-setup.md creates cache-test/busybox', () => {
+    expect([...created]).toContain('cache-test/busybox');
+  });
+
+  it.each(all)('%s: unset, or a repository a step of docs/aws-setup.md creates', (_name, values) => {
+    const repo = preflightRepo(values);
+    if (repo !== undefined) expect([...created]).toContain(repo);
+    expect(repo).toBeUndefined(); // optional: unset by default, the user opts in once the repository exists
+  });
+
+  it.each([VALUES_FILE, ...OVERLAYS.map(overlayFile)])('%s: the commented example names a created repository', (file) => {
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes('name: sts-init')) return;
+    const example = /#\s*- name: PREFLIGHT_ECR_REPOSITORY\n\s*#\s*value: (\S+)/.exec(text);
+    expect(example, `${file}: commented PREFLIGHT_ECR_REPOSITORY example`).not.toBeNull();
+    expect([...created]).toContain(example?.[1]);
+  });
+
+  it('the check catches an overlay naming a repository no step creates', () => {
+    const v = structuredClone(base);
+    const sts = inits(v).find((c) => c.name === 'sts-init') as Container;
+    sts.env = [...(sts.env ?? []), { name: 'PREFLIGHT_ECR_REPOSITORY', value: 'ecr-pull-through-cache' }];
+    expect(preflightRepo(v)).toBe('ecr-pull-through-cache');
+    expect([...created]).not.toContain('ecr-pull-through-cache');
+  });
+});
+
+describe('docs/aws-setup.md: step 7 pushes to the registry the cache serves', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'aws-setup.md'), 'utf8');
+  const blocks = [...doc.matchAll(/^```sh([^\n]*)\n([\s\S]*?)^```/gm)].map((m) => ({ tags: (m[1] ?? '').trim().split(/\s+/).filter(Boolean), text: m[2] ?? '' }));
+  const step7 = doc.split(/^## /m).find((s) => s.startsWith('7. Validate')) ?? '';
+
+  it('every cross-account variant points step 7 at the ECR account, with its profile', () => {
+    for (const variant of ['cross-account', 'pod-identity-target', 'repository-policy']) {
+      const text = blocks.filter((b) => b.tags.includes(variant)).map((b) => b.text).join('\n');
+      expect(text, variant).toContain('UPSTREAM_ACCOUNT_ID=$ECR_ACCOUNT_ID UPSTREAM_AWS=(aws --profile "$ECR_PROFILE")');
+    }
+    expect(blocks[0]?.text).toContain('UPSTREAM_ACCOUNT_ID=$ACCOUNT_ID UPSTREAM_AWS=(aws)');
+  });
+
+  it('the push block uses them for every ECR call and the registry host', () => {
+    const push = /```sh\n([\s\S]*?)```/.exec(step7)?.[1] ?? '';
+    expect(push).toMatch(/^export ECR=\$UPSTREAM_ACCOUNT_ID\.dkr\.ecr\./m);
+    const ecrCalls = push.split('\n').filter((l) => /\becr (describe|create|get-login)/.test(l));
+    expect(ecrCalls.length).toBe(3);
+    for (const l of ecrCalls) expect(l).toMatch(/^\s*(\|\| )?"\$\{UPSTREAM_AWS\[@\]\}" ecr /);
+  });
+});
+
+describe('docs/security.md says what the values do not close', () => {
+  const security = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
+
+  it('internal-nlb: the random node ports outside the source ranges (allocateLoadBalancerNodePorts)', () => {
+    // the chart 3.0.0 has no value for it, so the rendered Service keeps the Kubernetes default (true)
+    expect(obj(defaults.service)).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(obj(merged('internal-nlb').service)).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(security).toContain('allocateLoadBalancerNodePorts');
+    expect(readFileSync(overlayFile('internal-nlb'), 'utf8')).toContain('allocateLoadBalancerNodePorts');
+  });
+
+  it('NetworkPolicy: no ipBlock of the whole VPC CIDR (every pod under the VPC CNI), and the caveat written', () => {
+    expect(security).toContain('VPC CNI, pods get VPC addresses');
+    const policy = /```yaml\n([\s\S]*?)```/.exec(security)?.[1] ?? '';
+    const np = parseYaml(policy.replace(/^  /gm, '')) as Values;
+    const from = (obj(np.spec).ingress as { ports: unknown; from: Values[] }[])[0]?.from ?? [];
+    expect(from.some((f) => isObject(f.namespaceSelector))).toBe(true);
+    for (const f of from) if (isObject(f.ipBlock)) expect(Number(String(f.ipBlock.cidr).split('/')[1])).toBeGreaterThan(16);
+  });
+});

@@ -31,7 +31,7 @@ describe('promtool on chart-values/monitoring', () => {
   it('check rules: the PrometheusRule\'s groups load as Prometheus rules, annotation templates included', async () => {
     writeFileSync(join(dir, 'full.yaml'), stringify({ groups: ruleGroups() }));
     const result = await promtool(['check', 'rules', 'full.yaml'], dir);
-    expect(result.out).toMatch(/SUCCESS: 10 rules found/);
+    expect(result.out).toMatch(/SUCCESS: 12 rules found/);
     expect(result.code, result.out).toBe(0);
   });
 
@@ -54,6 +54,23 @@ describe('promtool on chart-values/monitoring', () => {
     const result = await promtool(['test', 'rules', 'alerts.promtool.yaml'], dir);
     expect(result.code).not.toBe(0);
     expect(result.out).toMatch(/alertname: EcrProxyClockSkew/);
+  });
+
+  it.each([
+    ['EcrProxyClockSkew', 'abs(cred_refresher_clock_skew_seconds)', 'cred_refresher_clock_skew_seconds'],
+    ['EcrProxyPodNotReady', 'kube_pod_init_container_status_ready', 'kube_pod_container_status_ready'],
+    ['EcrProxyPodNotReady', 'pod=~"registry-cache-docker-registry-.+", container="docker-registry"', 'container="docker-registry"'],
+    ['EcrProxyMetricsDown', 'or absent(cred_refresher_credentials_expiry_seconds)', ''],
+  ])('test rules catches a weakened %s (%s)', async (alert, from, to) => {
+    const groups = ruleGroups().map((g) => ({
+      ...g,
+      rules: g.rules.map(({ annotations: _omit, ...rule }) => (rule.alert === alert ? { ...rule, expr: rule.expr.replace(from, to) } : rule)),
+    }));
+    expect(JSON.stringify(groups)).not.toContain(JSON.stringify(from).slice(1, -1));
+    writeFileSync(join(dir, 'rules.yaml'), stringify({ groups }));
+    const result = await promtool(['test', 'rules', 'alerts.promtool.yaml'], dir);
+    expect(result.code, result.out).not.toBe(0);
+    expect(result.out).toContain(`alertname: ${alert}`);
   });
 
   it('every dashboard query parses (each checked as a recording rule)', async () => {

@@ -80,9 +80,14 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     const manifest = await (await fetch(`${stack.proxy.url}/v2/team/app/manifests/v1`, {
       headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
     })).json() as { layers: Array<{ digest: string }> };
-    const keys = await waitFor('the layers in S3', async () => {
+    // Registry 3.0.0 stores a proxied blob in the request that serves it: the client has every byte before the
+    // commit (blob data, then the repository's link) is done. Only the link makes the next request a local hit.
+    const keys = await waitFor('the layers in S3, linked into the repository', async () => {
       const found = await stack.s3Keys();
-      return manifest.layers.every((l) => found.some((k) => k.includes(l.digest.slice(7)))) ? found : undefined;
+      return manifest.layers.every((l) => found.some((k) => k.endsWith(`/repositories/team/app/_layers/sha256/${l.digest.slice(7)}/link`)))
+        ? found : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; registry errors: ${stack.proxy.logs().filter((l) => /level=(error|warn)/.test(l)).slice(-5).join(' | ')}`);
     });
     expect(keys.filter((k) => k.includes('/blobs/')).length).toBeGreaterThanOrEqual(manifest.layers.length);
   });

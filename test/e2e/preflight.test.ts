@@ -26,6 +26,8 @@ interface Broken {
   sts?: DenialSpec[];
   ecr?: DenialSpec[];
   s3?: DenialSpec[];
+  /** sts-init env beyond the values'. */
+  env?: Record<string, string>;
   /** The start of sts-init's last line, and its end (the fix). */
   line: RegExp;
 }
@@ -68,8 +70,10 @@ const CASES: Array<[string, Broken]> = [
     ecr: [{ action: 'ecr:GetAuthorizationToken' }],
     line: failLine('ecr:GetAuthorizationToken', '\\*', FILES.ecrPolicy),
   }],
-  ['ecr-pull-policy.json without the pull statement', {
+  ['ecr-pull-policy.json without the pull statement (with the optional probe repository set)', {
     doc: FILES.ecrPolicy,
+    // The values leave the repository probe off (no repository exists before the first pull); an operator who names one gets this check.
+    env: { PREFLIGHT_ECR_REPOSITORY: 'ecr-pull-through-cache' },
     ecr: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'].map((action) => ({ action })),
     line: failLine('ecr:BatchGetImage', escape(REPO), FILES.ecrPolicy),
   }],
@@ -83,6 +87,7 @@ describe('a misconfigured stack fails at the init step with the line naming the 
 
   it.each(CASES)('%s', async (_name, broken) => {
     const started = startStack({
+      ...(broken.env ? { initEnv: broken.env } : {}),
       beforeInit: ({ fake, s3 }) => {
         for (const d of [...(broken.sts ?? []), ...(broken.ecr ?? [])]) fake.denials.add(d);
         for (const d of broken.s3 ?? []) s3.denials.add(d);
@@ -112,8 +117,8 @@ describe('the preflight subcommand in the registry container, against the runnin
     // wrote (credential_process), no IRSA env.
     env = cleanEnv({
       ...stack.fake.endpointEnv(),
-      AWS_CONFIG_FILE: join(stack.credsDir, 'aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(stack.credsDir, 'aws-credentials'),
+      AWS_CONFIG_FILE: join(stack.credsDir, 'aws', 'aws-config'), // the values' /creds/aws/aws-config
+      AWS_SHARED_CREDENTIALS_FILE: join(stack.credsDir, 'aws', 'aws-credentials'),
       AWS_SDK_LOAD_CONFIG: '1',
       AWS_EC2_METADATA_DISABLED: 'true',
       ECR_LOGIN_CACHE_IDENTITY: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache',

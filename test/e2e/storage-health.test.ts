@@ -64,6 +64,7 @@ describe.each([
   let healthProbe: string; // its readiness probe URL
   let proxyConfig: Record<string, any>;
   let s3Env: Record<string, string>;
+  let registryEnv: Record<string, string>; // the env the chart gives the registry container (credentials, S3)
   const image = 'team/app:v1';
 
   beforeAll(async () => {
@@ -87,12 +88,14 @@ describe.each([
     stops.push(() => upstream.stop());
     await makeTestImage({ ref: `${upstream.url.replace('http://', '')}/${image}`, layers: 2, layerBytes: 64 * 1024 });
 
-    // The /creds profile of the pod, with static keys moto accepts (credentials are not what this test is about).
-    const creds = join(work, 'creds');
-    mkdirSync(creds);
+    // The pod's /creds volume: the profile the roles write in /creds/aws, with static keys moto accepts (credentials
+    // are not what this test is about).
+    const root = join(work, 'creds-volume');
+    const creds = join(root, 'aws');
+    mkdirSync(creds, { recursive: true });
     writeFileSync(join(creds, 'aws-credentials'), '[default]\naws_access_key_id = AKIDSTORAGEHEALTH\naws_secret_access_key = test\n');
     writeFileSync(join(creds, 'aws-config'), `[default]\nregion = ${values.s3.region}\n`);
-    const local = (vars: EnvVar[] = []) => Object.fromEntries(vars.map((v) => [v.name, (v.value ?? '').replaceAll('/creds', creds)]));
+    const local = (vars: EnvVar[] = []) => Object.fromEntries(vars.map((v) => [v.name, (v.value ?? '').replaceAll('/creds', root)]));
     s3Env = {
       REGISTRY_STORAGE_S3_REGION: values.s3.region,
       REGISTRY_STORAGE_S3_BUCKET: BUCKET,
@@ -104,7 +107,7 @@ describe.each([
     // The serving registry: configData as the chart mounts it, the S3 driver as the chart renders it (env).
     proxyConfig = structuredClone(values.configData);
     proxyConfig.proxy = { remoteurl: upstream.url, ttl: proxyConfig.proxy.ttl }; // an anonymous upstream here
-    const registryEnv = { AWS_SHARED_CREDENTIALS_FILE: join(creds, 'aws-credentials'), AWS_CONFIG_FILE: join(creds, 'aws-config'), AWS_SDK_LOAD_CONFIG: '1', AWS_EC2_METADATA_DISABLED: 'true', ...s3Env };
+    registryEnv = { AWS_SHARED_CREDENTIALS_FILE: join(creds, 'aws-credentials'), AWS_CONFIG_FILE: join(creds, 'aws-config'), AWS_SDK_LOAD_CONFIG: '1', AWS_EC2_METADATA_DISABLED: 'true', ...s3Env };
     serving = await startRegistry({ binary, config: proxyConfig, env: registryEnv });
     stops.push(() => serving.stop());
     const withCheck = structuredClone(proxyConfig);
@@ -151,7 +154,7 @@ describe.each([
     await waitFor('the registry with its own check to fail "/"', async () => ((await statusOf(`${previous.url}/`)) === 503 ? true : undefined), 60_000);
     // ...and a restarted registry does not come back while S3 fails: it panics at start-up, where the proxy reads
     // its expiry list (scheduler-state.json; registry/handlers/app.go, NewApp).
-    const restarted = await runToExit(binary, proxyConfig, { AWS_SHARED_CREDENTIALS_FILE: join(work, 'creds', 'aws-credentials'), AWS_EC2_METADATA_DISABLED: 'true', ...s3Env });
+    const restarted = await runToExit(binary, proxyConfig, registryEnv);
     expect(restarted.code).not.toBe(0);
     expect(restarted.output).toMatch(/^panic: s3aws: ServiceUnavailable/m);
     expect(restarted.output).toMatch(/registry\/handlers\.NewApp/);

@@ -4,8 +4,8 @@
  * expiry (a replica schedules only what it fetched from upstream); replica B then serves the same image from the
  * bucket. A's TTL is shortened to seconds so the expiry happens during the test; everything else is the values'.
  *
- * Measured: with the base values' in-memory blob descriptor cache, B keeps answering the expired blob with a 307
- * to the deleted S3 object, so nodes fail to pull it; with the overlay's setting (no descriptor cache), B finds
+ * Measured: with an in-memory blob descriptor cache (the registry's usual setting), B keeps answering the expired blob with a 307
+ * to the deleted S3 object, so nodes fail to pull it; with the values' setting (no descriptor cache), B finds
  * the blob gone in S3, fetches it from upstream again and the pull succeeds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,8 +87,10 @@ describe.each([
     };
   }
 
-  it('base values (in-memory descriptor cache): B redirects to the deleted object, the pull fails', async () => {
-    const { afterExpiry, pull } = await scenario(loadYaml(VALUES_FILE).configData as Record<string, any>, '/base', 'team/base');
+  it('in-memory descriptor cache (the registry default): B redirects to the deleted object, the pull fails', async () => {
+    const configData = loadYaml(VALUES_FILE).configData as Record<string, any>;
+    configData.storage = { ...configData.storage, cache: { blobdescriptor: 'inmemory' } };
+    const { afterExpiry, pull } = await scenario(configData, '/base', 'team/base');
     expect(afterExpiry).toBe(404); // S3's answer to the presigned URL of a deleted object
     expect(pull.code).not.toBe(0);
   });

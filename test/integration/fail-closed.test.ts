@@ -5,7 +5,7 @@
  * No assertion is about how long something took: a hang shows as the test's own timeout.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -14,9 +14,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import {
-  credentialProcess, ECR_HOST, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
+  credentialProcess, ECR_HOST, STS_INIT, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
 
+const STATIC_KEY = 'AKIASTATICEXAMPLE';
 let fake: FakeAws;
 let imds: { url: string; hits: string[]; server: Server };
 const running: RunningRefresher[] = [];
@@ -41,7 +42,7 @@ async function startImds(fakeAws: FakeAws) {
 
 beforeAll(async () => {
   requireBuilt();
-  fake = await startFakeAws({ stsLifetimeSeconds: 3600 });
+  fake = await startFakeAws({ stsLifetimeSeconds: 3600, staticKeys: [STATIC_KEY] });
   imds = await startImds(fake);
 });
 afterAll(async () => {
@@ -125,6 +126,75 @@ describe('the principal', () => {
     expect(imds.hits).toEqual([]);
     expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(0);
   });
+
+  it('the helper with a failing profile in ~/.aws/config (no AWS_* env at all) never reaches instance metadata either', async () => {
+    const home = await workDir('fc-home-');
+    await mkdir(join(home, '.aws'));
+    // The profile sts-init writes, pointing at a credentials.json that is gone (expired, or the volume lost).
+    await writeFile(join(home, '.aws', 'config'), `[default]\ncredential_process = ${exePath} credential-process --dir ${join(home, 'gone')}\nregion = us-east-1\n`);
+    const out = await runExe(['get'], {
+      env: cleanEnv({ ...fake.endpointEnv(), HOME: home, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, ECR_LOGIN_LOG: 'stderr' }),
+      stdin: ECR_HOST,
+      file: exePath,
+    });
+    expect(imds.hits).toEqual([]);
+    expect(out.code).toBe(1);
+    expect(existsSync(join(home, '.ecr', 'cache.json'))).toBe(false);
+  });
+
+  /** An STS that answers AssumeRoleWithWebIdentity with credentials of `roleArn` expiring at `expiration`; every
+   * other call (GetCallerIdentity) goes to the fake, which knows those credentials. */
+  async function webIdentityAnswering(roleArn: string, expiration?: string) {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        if (!body.includes('Action=AssumeRoleWithWebIdentity')) {
+          const target = new URL(fake.url);
+          const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          });
+          forward.end(body);
+          return;
+        }
+        const c = fake.issueCredentials({ roleArn, sessionName: 'pod' });
+        const [, account, name] = /:(\d{12}):role\/(.+)$/.exec(roleArn)!;
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>${c.accessKeyId}</AccessKeyId><SecretAccessKey>${c.secretAccessKey}</SecretAccessKey><SessionToken>${c.sessionToken}</SessionToken><Expiration>${expiration ?? new Date(c.expiresAt).toISOString()}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/${name}/pod</Arn><AssumedRoleId>AROAX:pod</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it.each([
+    ['a session of another role', 'arn:aws:iam::123456789012:role/other-role', undefined, 'not as a session of AWS_ROLE_ARN'],
+    ['an expiry in year 9999', SOURCE_ROLE, '9999-12-31T00:00:00Z', 'further away than the service can issue'],
+    ['an expiry already past', SOURCE_ROLE, '2015-01-01T00:00:00Z', 'is already past'],
+  ] as const)('the helper under IRSA refuses web identity credentials of %s: no ECR call, nothing cached', async (_name, roleArn, expiration, says) => {
+    const work = await workDir('fc-');
+    const sts = await webIdentityAnswering(roleArn, expiration);
+    try {
+      const env = await irsaEnv(fake, work, { AWS_ENDPOINT_URL_STS: sts.url, AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+      const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+      expect(out.code).toBe(1);
+      expect(out.stdout).toBe('credentials not found in native keychain\n');
+      expect(out.stderr).toContain(says);
+      expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(0);
+      expect(existsSync(join(work, 'ecr', 'cache.json'))).toBe(false);
+    } finally {
+      sts.close();
+    }
+  });
+
+  it('the helper under IRSA with the right role gets its token (one GetCallerIdentity on the miss)', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+    const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(out.code, out.stderr).toBe(0);
+    expect(fake.calls('sts:GetCallerIdentity')).toHaveLength(1);
+  });
 });
 
 describe('the cache identity follows the principal', () => {
@@ -155,7 +225,7 @@ describe('the cache identity follows the principal', () => {
 });
 
 describe('hostile answers from the local AWS never become credentials', () => {
-  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: sts-init writes nothing and gives up at its deadline; stderr one line a record, no token', async (mode) => {
+  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo', 'huge'] as const)('STS %s: sts-init writes nothing and gives up at its deadline; stderr one line a record, no token', async (mode) => {
     const work = await workDir('fc-');
     const env = await irsaEnv(fake, work);
     const token = (await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim();
@@ -165,11 +235,23 @@ describe('hostile answers from the local AWS never become credentials', () => {
     expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
     expect(out.stderr).not.toContain(token.slice(0, 40));
     for (const line of out.stderr.trim().split('\n')) expect(line.startsWith('{') || line.startsWith('sts-init: ')).toBe(true);
+    const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason).filter(Boolean));
+    // A body the SDK cannot parse, or one over the size limit (refused before parsing), is invalid_response.
+    if (mode === 'truncated') expect([...reasons]).toEqual(['invalid_response']);
+    // (50 MB takes the fake a while to produce: the last attempt may be cut by the deadline.)
+    if (mode === 'huge') expect([...reasons].filter((r) => r !== 'timeout')).toEqual(['invalid_response']);
+    // Every attempt, not just one: a client built from another copy of the SDK's HTTP handler once parsed 50 MB.
+    if (mode === 'huge') {
+      const attempts = out.stderr.split('\n').filter((l) => l.includes('"reason":"invalid_response"'));
+      expect(attempts.length).toBeGreaterThan(0);
+      for (const line of attempts) expect(line).toContain('answered more than 65536 bytes; refused before parsing');
+    }
+    expect(out.stderr).not.toContain('inspect the hidden field');
     const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length;
     console.log(`sts-init vs STS ${mode}: ${calls} calls in its 3 s deadline (${calls * 20}/min bound), exit ${out.code}`);
   });
 
-  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo'] as const)('STS %s: a running refresher keeps the good credentials and counts the failures', async (mode) => {
+  it.each(['expired', 'year-9999', 'empty', 'truncated', 'echo', 'huge'] as const)('STS %s: a running refresher keeps the good credentials and counts the failures', async (mode) => {
     const work = await workDir('fc-');
     const dir = join(work, 'creds');
     fake.state.stsLifetimeSeconds = 20;
@@ -191,8 +273,10 @@ describe('hostile answers from the local AWS never become credentials', () => {
       expect(metric(failures, 'cred_refresher_refresh_total{kind="sts",result="success",reason="none"}')).toBe(0);
       const reasons = failures.split('\n').filter((l) => l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
       if (mode === 'expired' || mode === 'year-9999') expect(reasons).toEqual(['invalid_expiry']);
+      if (mode === 'truncated' || mode === 'huge') expect(reasons).toEqual(['invalid_response']);
       // Measured from the Date of each STS answer, errors included.
-      expect(failures).toMatch(/^cred_refresher_clock_skew_seconds -?\d/m);
+      // (An answer refused before anything reads it has no Date to measure.)
+      if (mode !== 'huge') expect(failures).toMatch(/^cred_refresher_clock_skew_seconds -?\d/m);
       const calls = fake.calls('sts:AssumeRoleWithWebIdentity').length - 1;
       console.log(`cred-refresher vs STS ${mode}: reasons ${reasons.join(',')}; ${calls} calls in ${(elapsedMin * 60).toFixed(1)} s`);
       expect(r.logs()).not.toContain((await readFile(env.AWS_WEB_IDENTITY_TOKEN_FILE!, 'utf8')).trim().slice(0, 40));
@@ -217,6 +301,68 @@ describe('hostile answers from the local AWS never become credentials', () => {
     expect(JSON.parse(second.stdout).Secret).toBe(JSON.parse(first.stdout).Secret);
     expect(second.stderr).toContain('is already past');
     expect(await readFile(join(work, 'ecr', 'cache.json'), 'utf8')).toBe(JSON.stringify(cache));
+  });
+});
+
+describe('answers over the size limit are refused before parsing (invalid_response), whatever sent them', () => {
+  it('ECR answering 50 MB: the helper fails in one line and caches nothing', async () => {
+    const work = await workDir('fc-');
+    const env = await irsaEnv(fake, work, { AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr' });
+    fake.faults.set('ecr', { mode: 'huge' });
+    const out = await runExe(['get'], { env, stdin: ECR_HOST, file: exePath });
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('credentials not found in native keychain\n');
+    expect(out.stderr).toContain('answered more than 65536 bytes; refused before parsing');
+    expect(existsSync(join(work, 'ecr', 'cache.json'))).toBe(false);
+  });
+
+  it('STS GetCallerIdentity answering 50 MB (Pod Identity, whose principal it asks): sts-init fails, reason invalid_response, writes nothing', async () => {
+    const work = await workDir('fc-');
+    const endpoint = createServer((_req, res) => {
+      const c = fake.issueCredentials({ roleArn: 'arn:aws:iam::123456789012:role/registry-pod-identity', sessionName: 'eks-pod' });
+      res.end(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }));
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = cleanEnv({ ...fake.endpointEnv(), HOME: work, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/creds` });
+      fake.faults.set('sts', { mode: 'huge' });
+      const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '2s'], env);
+      expect(out.code).toBe(1);
+      expect(fake.calls('sts:GetCallerIdentity').length).toBeGreaterThan(0);
+      const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason).filter(Boolean));
+      expect([...reasons]).toEqual(['invalid_response']);
+      expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+    } finally {
+      endpoint.close();
+    }
+  });
+
+  it('the container credentials endpoint answering 50 MB: sts-init fails, reason invalid_response, writes nothing', async () => {
+    const work = await workDir('fc-');
+    const huge = Buffer.alloc(50 * 1024 * 1024, 0x20);
+    const server = createServer((_req, res) => {
+      // Chunked, no Content-Length: the size shows only by reading.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"AccessKeyId":"AKIA');
+      res.write(huge);
+      res.end('","SecretAccessKey":"s","Token":"t","Expiration":"2099-01-01T00:00:00Z"}');
+      res.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = cleanEnv({ ...fake.endpointEnv(), HOME: work, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(server.address() as AddressInfo).port}/creds` });
+      // The SDK's container provider retries 3 times itself (about 3.5 s) before sts-init sees its failure.
+      const out = await stsInit(['--dir', join(work, 'creds'), '--timeout', '8s'], env);
+      expect(out.code).toBe(1);
+      const reasons = new Set(out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { reason?: string }).reason).filter(Boolean));
+      expect(reasons).toContain('invalid_response');
+      expect([...reasons].filter((r) => r !== 'invalid_response' && r !== 'timeout')).toEqual([]);
+      expect(out.stderr).toContain('answered more than 65536 bytes; refused before parsing');
+      expect(existsSync(join(work, 'creds', 'credentials.json'))).toBe(false);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
@@ -261,12 +407,61 @@ describe('deadlines hold on blocked files', () => {
     expect(out.stderr).toContain('is a FIFO, not a regular file');
   });
 
+  it('a profile credential_process that hangs is killed when the helper gives up at its deadline, not left orphaned', async () => {
+    const work = await workDir('fc-');
+    const pidFile = join(work, 'pid');
+    const script = join(work, 'hang.sh');
+    await writeFile(script, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 1000\n`, { mode: 0o755 });
+    await writeFile(join(work, 'aws-config'), `[default]\ncredential_process = ${script}\nregion = us-east-1\n`);
+    const out = await runExe(['get'], {
+      env: cleanEnv({ ...fake.endpointEnv(), AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_EC2_METADATA_DISABLED: 'true', AWS_ECR_CACHE_DIR: join(work, 'ecr'), ECR_LOGIN_LOG: 'stderr', ECR_LOGIN_TIMEOUT: '1s' }),
+      stdin: ECR_HOST,
+      file: exePath,
+    });
+    expect(out.stdout).toBe('credentials not found in native keychain\n');
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    // Gone, or a zombie waiting for init to reap it: either way no longer running.
+    await waitFor('the credential_process to be gone', async () => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+      return stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
+    }, 5000);
+  });
+
+  it('a full disk: sts-init fails in one line that names the file it could not write (ENOSPC), nothing left behind', async () => {
+    const work = await workDir('fc-');
+    const mount = join(work, 'vol');
+    await mkdir(mount);
+    const dir = join(mount, 'aws');
+    const env = await irsaEnv(fake, work);
+    // A 64 KiB tmpfs filled up, in a private mount namespace: gone with the process.
+    const script = `mount -t tmpfs -o size=64k tmpfs ${mount} && (dd if=/dev/zero of=${mount}/fill bs=4096 2>/dev/null; true) && ` +
+      `${STS_INIT} --dir ${dir}; echo "exit $?"; ls -A ${dir}`;
+    const out = await runExe(['-m', '/bin/sh', '-c', script], { env, file: '/usr/bin/unshare' });
+    const lines = out.stdout.trim().split("\n");
+    expect(lines[0]).not.toBe('exit 0');
+    expect(lines.slice(1)).toEqual([]);
+    // A local environment error (exit 2: only more space fixes it), naming the file, not a redacted path.
+    expect(out.stderr.trim().split('\n').pop()).toBe(`sts-init: local environment: write ${JSON.stringify(join(dir, 'credentials.json'))} failed with ENOSPC`);
+    expect(lines[0]).toBe('exit 2');
+  });
+
+  it('a FIFO where sts-init writes credentials.json: exit 2 (a path to fix), one line saying what to do, FIFO untouched', async () => {
+    const work = await workDir('fc-');
+    const dir = join(work, 'creds');
+    await mkdir(dir, { mode: 0o700 });
+    fifo(join(dir, 'credentials.json'));
+    const out = await stsInit(['--dir', dir], await irsaEnv(fake, work));
+    expect(out.code).toBe(2);
+    expect(out.stderr.trim().split('\n').pop()).toBe(`sts-init: file ${join(dir, 'credentials.json')} is a FIFO, not a regular file; remove it or point the setting at another path`);
+    expect((await stat(join(dir, 'credentials.json'))).isFIFO()).toBe(true);
+  });
+
   it('a FIFO as credentials.json: credential-process fails with one line', async () => {
     const work = await workDir('fc-');
     fifo(join(work, 'credentials.json'));
     const out = await credentialProcess(work, '2s');
     expect(out.code).toBe(1);
-    expect(out.stderr).toBe(`credential-process: credentials.json ${join(work, 'credentials.json')} is a FIFO, not a regular file\n`);
+    expect(out.stderr).toBe(`credential-process: credentials.json ${join(work, 'credentials.json')} is a FIFO, not a regular file; remove it or point the setting at another path\n`);
   });
 
   it('FIFOs as cache.json and as the log file: the helper still answers from ECR', async () => {
@@ -366,7 +561,7 @@ describe('writes', () => {
     await chmod(dir, 0o777);
     const out = await stsInit(['--dir', dir], await irsaEnv(fake, work));
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe(`sts-init: credentials directory ${dir} is writable by others (mode 777); chmod o-w it or use another directory\n`);
+    expect(out.stderr).toBe(`sts-init: credentials directory ${dir} is writable by others (mode 777); chmod go-w it or use another directory\n`);
   });
 
   it('temp files a kill -9 left (credentials, profiles, container token, ECR cache) are removed at start', async () => {

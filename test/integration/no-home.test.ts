@@ -4,12 +4,11 @@
  * executable the uid can reach, against the local AWS over real HTTP.
  */
 import { spawn } from 'node:child_process';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, exePath, requireBuilt, runExe, uidWithoutPasswdEntry } from '../support/exe.js';
+import { cleanEnv, copyForAnotherUid, requireBuilt, runExe, uidWithoutPasswdEntry } from '../support/exe.js';
 import { SOURCE_ROLE } from './sts-init-support.js';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
@@ -32,14 +31,7 @@ beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('this test needs root: it runs the executable as another uid');
   uid = uidWithoutPasswdEntry();
   fake = await startFakeAws({ staticKeys: ['AKIASTATICEXAMPLE'] });
-  // The checkout may sit where the uid cannot enter (mktemp -d is 0700): run a copy from a directory it can.
-  work = await mkdtemp(join(tmpdir(), 'no-home-'));
-  await chmod(work, 0o755);
-  bin = join(work, 'bin');
-  await mkdir(bin, { mode: 0o755 });
-  await copyFile(exePath, join(bin, 'docker-credential-ecr-login'));
-  await chmod(join(bin, 'docker-credential-ecr-login'), 0o755);
-  for (const role of ['sts-init', 'cred-refresher']) await symlink('docker-credential-ecr-login', join(bin, role));
+  ({ work, bin } = await copyForAnotherUid('no-home-'));
 });
 afterAll(async () => fake?.stop());
 

@@ -207,7 +207,20 @@ describe('sts-init', () => {
       const work = await workDir('sts-init-');
       const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work, { REGISTRY_STORAGE_S3_BUCKET: 'No_Such' }));
       expect(result.code).toBe(2);
-      expect(result.stderr).toBe('sts-init: --bucket / REGISTRY_STORAGE_S3_BUCKET: "No_Such" is not an S3 bucket name\n');
+      // sts-init takes no --bucket: its line names the variable only.
+      expect(result.stderr).toBe('sts-init: REGISTRY_STORAGE_S3_BUCKET: "No_Such" is not an S3 bucket name\n');
+      expect(fake.counts()).toEqual({});
+    });
+
+    it.each([
+      [{ PREFLIGHT_TIMEOUT: '-5' }, /^sts-init: PREFLIGHT_TIMEOUT\b/],
+      [{ REGISTRY_STORAGE_S3_BUCKET: 'ok-bucket', REGISTRY_STORAGE_S3_ROOTDIRECTORY: 'docker/../../other' }, /^sts-init: REGISTRY_STORAGE_S3_ROOTDIRECTORY: "docker\/..\/..\/other" has an empty, "." or ".." segment/],
+    ])('a bad preflight variable (%o) is exit 2, naming the variable and no flag sts-init does not take', async (extra, line) => {
+      const work = await workDir('sts-init-');
+      const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work, extra));
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(line);
+      expect(result.stderr).not.toMatch(/--(timeout|rootdirectory)/);
       expect(fake.counts()).toEqual({});
     });
   });

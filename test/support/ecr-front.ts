@@ -39,6 +39,9 @@ export async function startEcrFront(opts: {
   validPasswords: () => string[];
   /** PEM key and certificate for the ECR host name, to serve HTTPS inside CONNECT tunnels. */
   tls?: { key: string; cert: string };
+  /** The refusal message when the token's principal may not do `action` (ecr:BatchGetImage for a manifest,
+   * ecr:GetDownloadUrlForLayer for a blob) on the repository; undefined: allowed. */
+  denied?: (action: string, repository: string, password: string) => string | undefined;
 }): Promise<EcrFront> {
   const upstream = new URL(opts.upstream);
   const counts = { forwarded: 0, unauthorized: 0, dropped: 0, tunnels: 0 };
@@ -54,6 +57,15 @@ export async function startEcrFront(opts: {
     if (password === undefined || !opts.validPasswords().includes(password)) {
       counts.unauthorized++;
       unauthorized(res);
+      return;
+    }
+    // ECR checks the token's principal's IAM permission per request: 403 DENIED names the action.
+    const route = /^\/v2\/(.+)\/(manifests|blobs)\/[^/]+$/.exec(new URL(req.url ?? '/', 'http://placeholder').pathname);
+    const refusal = route && opts.denied?.(route[2] === 'manifests' ? 'ecr:BatchGetImage' : 'ecr:GetDownloadUrlForLayer', route[1]!, password);
+    if (refusal) {
+      counts.unauthorized++;
+      res.writeHead(403, { 'Content-Type': 'application/json; charset=utf-8', 'Docker-Distribution-Api-Version': 'registry/2.0' });
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: refusal }] }));
       return;
     }
     counts.forwarded++;

@@ -1,6 +1,8 @@
 /** Runs the built executable as a child process, the way the registry, the kubelet or a shell would. */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,4 +64,19 @@ export function uidWithoutPasswdEntry(): number {
     }
   }
   throw new Error('no uid without a passwd entry between 4242 and 4341');
+}
+
+/**
+ * A copy of the executable, with its role links, that another uid can run: the checkout may sit where that uid
+ * cannot enter (mktemp -d is 0700). Returns the new 0755 work directory and the `bin` directory inside it.
+ */
+export async function copyForAnotherUid(prefix: string): Promise<{ work: string; bin: string }> {
+  const work = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(work, 0o755);
+  const bin = join(work, 'bin');
+  await mkdir(bin, { mode: 0o755 });
+  await copyFile(requireBuilt(), join(bin, 'docker-credential-ecr-login'));
+  await chmod(join(bin, 'docker-credential-ecr-login'), 0o755);
+  for (const role of ['sts-init', 'cred-refresher']) await symlink('docker-credential-ecr-login', join(bin, role));
+  return { work, bin };
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startFakeAws, type FakeAws } from './fake-aws.js';
+import { accessDeniedMessage } from './fake-aws/denials.js';
 import { startS3Enforcer, type S3Enforcer } from './s3-enforcer.js';
 import { startEcrFront, type EcrFront } from './ecr-front.js';
 import { freePort, startChild, startMoto, startRegistry, type Child, type MotoProcess, type RegistryProcess } from './registry-process.js';
@@ -62,6 +63,8 @@ export interface StackOptions {
   ecrTls?: boolean;
   /** Runs before sts-init, e.g. to inject denials (`fake.denials`, `s3.denials`) that break one IAM document. */
   beforeInit?: (parts: { fake: FakeAws; s3: S3Enforcer }) => void;
+  /** Env for sts-init beyond the values', e.g. the preflight's optional PREFLIGHT_ECR_REPOSITORY. */
+  initEnv?: Record<string, string>;
 }
 
 /** sts-init exited non-zero: `line` is its last stderr line (the one an operator reads in the pod's events). */
@@ -160,7 +163,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     stops.push(() => upstream.stop());
     const tls = opts.ecrTls ? selfSignedCert(work, ecrHost) : undefined;
-    const front = await startEcrFront({ upstream: upstream.url, validPasswords: () => fake.validEcrPasswords(), tls });
+    const front = await startEcrFront({
+      upstream: upstream.url,
+      validPasswords: () => fake.validEcrPasswords(),
+      tls,
+      // ECR authorizes each pull as the token's principal: the same per-action denials the fake's ECR API honours.
+      denied: (action, repository) => {
+        const resource = `arn:aws:ecr:${ecrHost.split(".")[3]}:${ecrHost.split(".")[0]}:repository/${repository}`;
+        const spec = fake.denials.match(action, resource);
+        return spec && accessDeniedMessage(`arn:aws:sts::123456789012:assumed-role/ecr-pull-through-cache/registry`, action, resource, spec.policy);
+      },
+    });
     stops.push(() => front.stop());
 
     const irsa = {
@@ -187,6 +200,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       REGISTRY_STORAGE_S3_BUCKET: BUCKET,
       REGISTRY_STORAGE_S3_REGIONENDPOINT: s3.url,
       REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+      ...opts.initEnv,
     };
     const init = await runExe([], { env: { PATH: process.env.PATH ?? '', ...stsInitEnv, ...irsa, ...tuning }, file: join(binDir, 'sts-init') });
     if (init.code !== 0) throw new StsInitFailed(init.code, init.stderr);

@@ -48,6 +48,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => {});
+    // fs errors of a write or fsync name no path ("ENOSPC: no space left on device, write"): say which file.
+    // A new error: Bun's system errors have a read-only message.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.path === undefined) {
+      throw Object.assign(new Error(`${e.message} (writing ${path})`), { code: e.code, errno: e.errno, syscall: e.syscall, path });
+    }
     throw err;
   }
   await syncDir(dirname(path));

@@ -3,6 +3,8 @@
  * an AWS call reaches it (through a dynamic import), and a warm cache hit never pays for loading the SDK.
  */
 import { homedir } from 'node:os';
+import { PassThrough, type Readable } from 'node:stream';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { fullJitter } from './backoff.js';
 import type { Agent } from 'agent-base';
@@ -45,8 +47,89 @@ function ensureHomeForSdk(): void {
 
 ensureHomeForSdk();
 
-/** The request handler settings of every client, nested ones (STS inside a credential provider) included. */
-export function requestHandlerOptions() {
+/**
+ * The largest answer body any AWS call of ours may have, in bytes. STS (AssumeRole*, GetCallerIdentity), ECR and
+ * ECR Public GetAuthorizationToken and the container credentials endpoint answer with a few KB; a hostile or broken
+ * endpoint answering 50 MB used to cost gigabytes in parsing (an OOM kill under the chart's 192Mi limit).
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** An answer body over MAX_RESPONSE_BYTES; classified as `invalid_response`, never retried by the SDK itself. */
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+}
+
+/** Reads `body` into memory, at most `limit` bytes: more destroys the stream (closing the socket) and throws. */
+export async function readBounded(body: Readable, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ResponseTooLargeError(`${what} answered more than ${limit} bytes; refused before parsing`);
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+type HandlerOut = Awaited<ReturnType<NodeHttpHandler['handle']>>;
+type HandlerArgs = Parameters<NodeHttpHandler['handle']>;
+
+/** Replaces the answer's body stream with its bytes, read within MAX_RESPONSE_BYTES (ResponseTooLargeError past it). */
+async function bounded(out: HandlerOut, request: HandlerArgs[0]): Promise<HandlerOut> {
+  const body = out.response.body as Readable | undefined;
+  if (!body || typeof (body as { pipe?: unknown }).pipe !== 'function') return out;
+  const what = `${request.hostname ?? 'the endpoint'}${request.port ? `:${request.port}` : ''}`;
+  const declared = Number(out.response.headers['content-length'] ?? out.response.headers['Content-Length']);
+  if (declared > MAX_RESPONSE_BYTES) {
+    body.destroy();
+    throw new ResponseTooLargeError(`${what} answered ${declared} bytes, more than ${MAX_RESPONSE_BYTES}; refused before parsing`);
+  }
+  const buffered = new PassThrough();
+  buffered.end(await readBounded(body, MAX_RESPONSE_BYTES, what));
+  out.response.body = buffered;
+  return out;
+}
+
+const unboundedHandle = NodeHttpHandler.prototype.handle;
+
+/**
+ * The request handler of every client we build, nested ones (the STS client inside fromIni and the default chain)
+ * included: the SDK's NodeHttpHandler, with each answer body read within MAX_RESPONSE_BYTES before the SDK parses it.
+ * An instance, not options: the bundle can hold two copies of @smithy/node-http-handler (its ESM and CJS builds,
+ * reached by different importers), and a client given options builds its handler from its own copy.
+ */
+export class BoundedHttpHandler extends NodeHttpHandler {
+  override async handle(...args: HandlerArgs): Promise<HandlerOut> {
+    return bounded(await unboundedHandle.apply(this, args), args[0]);
+  }
+}
+
+/**
+ * The container endpoint provider (fromHttp) builds its own handler and takes none from us: the same bound is put on
+ * the prototype of our copy of the class, which is the copy fromHttp uses (checked on the built executable by
+ * test/integration/fail-closed.test.ts). Instance metadata (opt-in only) uses node:http directly and is not covered.
+ */
+function boundResponseBodies(): void {
+  const proto = NodeHttpHandler.prototype as { handle: NodeHttpHandler['handle']; __bounded?: true };
+  if (proto.__bounded) return;
+  proto.handle = async function handle(this: NodeHttpHandler, ...args: HandlerArgs) {
+    return bounded(await unboundedHandle.apply(this, args), args[0]);
+  };
+  proto.__bounded = true;
+}
+
+boundResponseBodies();
+
+/** A new request handler for one client (a client destroys its handler with itself). */
+export function requestHandler(): BoundedHttpHandler {
+  return new BoundedHttpHandler(requestHandlerOptions());
+}
+
+function requestHandlerOptions() {
   return {
     // Without these a black-holed endpoint holds a call until the OS gives up, minutes later.
     connectionTimeout: 3000,
@@ -70,6 +153,6 @@ export function clientConfig(settings: ClientSettings) {
     ...(settings.region === undefined ? {} : { region: settings.region }),
     maxAttempts,
     retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt: number) => 50 + fullJitter(attempt, 100, 4000)),
-    requestHandler: requestHandlerOptions(),
+    requestHandler: requestHandler(),
   };
 }

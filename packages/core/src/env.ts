@@ -129,3 +129,14 @@ export function parseFlags(argv: readonly string[], known: readonly string[]): M
   }
   return flags;
 }
+
+/**
+ * The one boolean rule of every flag and env variable: exactly `true` or `false` (unset: `fallback`). Anything else
+ * (`1`, `TRUE`, `yes`) is a ConfigError naming `what`, so a setting never means something other than it says.
+ */
+export function booleanFrom(text: string | undefined, what: string, fallback = false): boolean {
+  if (text === undefined) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(`${what}: "${oneLine(text)}" must be true or false`);
+}

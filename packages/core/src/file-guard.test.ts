@@ -22,7 +22,7 @@ describe(readRegularFile.name, () => {
   it('refuses a FIFO at once instead of blocking in open(2) (issue 9: a FIFO kept every role past its deadline)', async () => {
     const dir = await work();
     fifo(join(dir, 'token'));
-    await expect(readRegularFile(join(dir, 'token'), 'web identity token file')).rejects.toThrow(`web identity token file ${join(dir, 'token')} is a FIFO, not a regular file`);
+    await expect(readRegularFile(join(dir, 'token'), 'web identity token file')).rejects.toThrow(`web identity token file ${join(dir, 'token')} is a FIFO, not a regular file; remove it or point the setting at another path`);
   });
 
   it('refuses directories and devices, naming the kind', async () => {

@@ -24,7 +24,7 @@ export function kindOf(info: Stats): string {
 }
 
 function refuse(path: string, info: Stats, what: string): never {
-  throw new FileTypeError(`${what} ${path} is ${kindOf(info)}, not a regular file`);
+  throw new FileTypeError(`${what} ${path} is ${kindOf(info)}, not a regular file; remove it or point the setting at another path`);
 }
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;

@@ -4,6 +4,7 @@ export * from './atomic-write.js';
 export * from './lock.js';
 export * from './backoff.js';
 export * from './deadline.js';
+export * from './children.js';
 export * from './ensure-dir.js';
 export * from './stdio.js';
 export * from './expiry.js';

@@ -3,7 +3,7 @@
  * (`uv_os_homedir`, `uv_os_get_passwd`, …) and file-system errors on a path (EACCES reading a config file). Retrying
  * cannot fix them, so they are configuration errors: one line naming the call and what to do, exit 2.
  */
-const FS_SYSCALLS = new Set(['open', 'read', 'stat', 'lstat', 'fstat', 'access', 'readdir', 'scandir', 'mkdir', 'realpath']);
+const FS_SYSCALLS = new Set(['open', 'read', 'stat', 'lstat', 'fstat', 'access', 'readdir', 'scandir', 'mkdir', 'realpath', 'write', 'fsync', 'rename', 'chmod', 'fchmod']);
 
 /** One line describing a local environment error, or undefined when `err` is not one. */
 export function localEnvironmentProblem(err: unknown): string | undefined {

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, writeFile, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile, utimes } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,15 @@ describe(withFileLock.name, () => {
       ),
     );
     expect(await readFile(path, 'utf8')).toBe('30');
+  });
+
+  it('takes over a stale lock that is a directory and removes it: nothing is left beside the file', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'lock-')), 'cache.json');
+    await mkdir(`${path}.lock`);
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(`${path}.lock`, old, old);
+    expect(await withFileLock(path, async () => 'got it', { staleMs: 10_000 })).toBe('got it');
+    expect(await readdir(dirname(path))).toEqual([]);
   });
 
   it('takes over a lock left by a dead holder', async () => {

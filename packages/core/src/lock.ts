@@ -4,7 +4,7 @@
  * that died leaves it behind, so a lock older than `staleMs` is taken over.
  */
 import { unlinkSync } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, open, rename, rm, unlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fullJitter } from './backoff.js';
 
@@ -68,12 +68,13 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
 
 async function takeOverIfStale(lockPath: string, staleMs: number): Promise<void> {
   try {
-    const info = await stat(lockPath);
+    const info = await lstat(lockPath);
     if (Date.now() - info.mtimeMs < staleMs) return;
-    // Renaming first means only one waiter removes the stale lock, not a fresh one taken in between.
+    // Renaming first means only one waiter removes the stale lock, not a fresh one taken in between. Whatever it is
+    // (a file, or a directory or symlink someone left there), it goes: unlink alone left a directory behind for good.
     const aside = `${lockPath}.stale.${process.pid}`;
     await rename(lockPath, aside);
-    await unlink(aside);
+    await rm(aside, { recursive: true, force: true });
   } catch {
     // gone already, or another waiter took it over
   }

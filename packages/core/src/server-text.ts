@@ -9,8 +9,11 @@ const TOKENISH = /eyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?|[A-Za-z0-9+/_=-]{32,}/g;
 
 export const SERVER_TEXT_MAX = 300;
 
+/** The SDK appends this to a parse error: it names a field of the error object, useless in a log line. */
+const SDK_HINT = /\s*Deserialization error: to see the raw response, inspect the hidden field \{error\}\.\$response on this object\./g;
+
 /** One line, token-like runs of 32+ characters replaced by `[redacted]`, at most `max` characters (then `…`). */
 export function serverText(text: unknown, max = SERVER_TEXT_MAX): string {
-  const scrubbed = oneLine(String(text ?? '')).replace(TOKENISH, '[redacted]');
+  const scrubbed = oneLine(String(text ?? '').replace(SDK_HINT, '')).replace(TOKENISH, '[redacted]');
   return scrubbed.length > max ? `${scrubbed.slice(0, max)}…` : scrubbed;
 }

@@ -8,7 +8,7 @@ interface V {
   expiresAt: number;
 }
 
-function setup(opts: { lifetimeMs?: number; fail?: () => boolean; random?: () => number } = {}) {
+function setup(opts: { lifetimeMs?: number; fail?: () => boolean; random?: () => number; floorMs?: number; marginMs?: number; fraction?: number } = {}) {
   const clock = new ManualClock();
   const lifetime = opts.lifetimeMs ?? 10_000;
   let n = 0;
@@ -24,8 +24,10 @@ function setup(opts: { lifetimeMs?: number; fail?: () => boolean; random?: () =>
       if (opts.fail?.()) throw Object.assign(new Error('boom'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } });
       return { n: ++n, obtainedAt: clock.now(), expiresAt: clock.now() + lifetime };
     },
-    dueAt: (v) => refreshDue(v.obtainedAt, v.expiresAt, 0.5, 2000),
+    dueAt: (v) => refreshDue(v.obtainedAt, v.expiresAt, opts.fraction ?? 0.5, opts.marginMs ?? 2000),
     validUntil: (v) => v.expiresAt,
+    latestAt: (v) => v.expiresAt - (opts.marginMs ?? 2000),
+    ...(opts.floorMs === undefined ? {} : { floorMs: opts.floorMs }),
     onFailure: (reason) => failures.push(reason),
   });
   return { clock, keeper, calls, failures };
@@ -142,6 +144,42 @@ describe(Keeper.name, () => {
     await stopped;
     expect(wrote).toBe(true);
     expect(clock.pending()).toEqual([]);
+  });
+
+  it('the floor holds back a value that claims to be due at once, but never past expiry − margin', async () => {
+    // 30 s sessions, margin 5 s, floor 1 h (the review's case: --margin 5s with the default floor held the refresh
+    // until the credentials had expired).
+    const { clock, keeper, calls } = setup({ lifetimeMs: 30_000, marginMs: 5000, floorMs: 3_600_000 });
+    const start = clock.now();
+    keeper.start();
+    await clock.advance(0);
+    await clock.advance(60_000);
+    // Each refresh at the latest useful moment, 25 s after the previous: never with expired or in-margin values.
+    expect(calls.map((t) => t - start)).toEqual([0, 25_000, 50_000]);
+    expect(keeper.current!.expiresAt - 5000).toBeGreaterThan(clock.now());
+  });
+
+  it('the floor still spaces out a value that is due at once (fraction 0): one call per floor, not a loop', async () => {
+    const { clock, keeper, calls } = setup({ lifetimeMs: 600_000, marginMs: 5000, floorMs: 60_000, fraction: 0 });
+    const start = clock.now();
+    keeper.start();
+    await clock.advance(0);
+    await clock.advance(180_000);
+    expect(calls.map((t) => t - start)).toEqual([0, 60_000, 120_000, 180_000]);
+  });
+
+  it('once the last good value has expired, retries back off exponentially again (no 1 s loop)', async () => {
+    let failing = false;
+    const { clock, keeper, calls } = setup({ lifetimeMs: 8000, marginMs: 1000, fail: () => failing, random: () => 0.99 });
+    keeper.start();
+    await clock.advance(0);
+    failing = true;
+    await clock.advance(10 * 60_000);
+    const afterExpiry = calls.filter((t) => t > keeper.current!.expiresAt);
+    const gaps = afterExpiry.slice(1).map((t, i) => t - afterExpiry[i]!);
+    // min 1 s, max 60 s, random 0.99: the gaps grow to the cap instead of staying at 1 s.
+    expect(Math.max(...gaps)).toBeGreaterThan(30_000);
+    expect(afterExpiry.length).toBeLessThan(30);
   });
 
   it('reports a missed timer as not alive', async () => {

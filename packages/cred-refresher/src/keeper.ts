@@ -15,6 +15,9 @@ export interface KeeperInit<T> {
   dueAt: (value: T) => number;
   /** Epoch ms after which a value is useless. */
   validUntil: (value: T) => number;
+  /** Epoch ms past which a refresh must not be held back by the floor: expiry minus the margin the consumers
+   * refuse. Default `validUntil`. */
+  latestAt?: (value: T) => number;
   clock: Clock;
   attemptTimeoutMs: number;
   /** After a success the next refresh is never sooner than this (ms): a value that claims to be due at once (a
@@ -124,7 +127,7 @@ export class Keeper<T> {
       this.value = value;
       this.failures = 0;
       this.init.onSuccess?.(value);
-      this.schedule(Math.max(this.init.dueAt(value), clock.now() + (this.init.floorMs ?? 0)));
+      this.schedule(this.nextAfterSuccess(value));
     } catch (err) {
       if (this.stopped) return;
       this.failures += 1;
@@ -136,7 +139,24 @@ export class Keeper<T> {
     }
   }
 
-  /** Full jitter in [min, min(max, min·2^n)], and at most a quarter of the time the current value has left. */
+  /**
+   * Epoch ms of the next refresh after a success: its due time, held back by the floor (so a value claiming to be
+   * due at once cannot make a tight loop) but never past `latestAt` (expiry − margin), where a floor longer than the
+   * session would leave the consumers with expired credentials. A value already past `latestAt` (refused upstream,
+   * so only a clock jump) still waits the smaller of the floor and the minimum backoff.
+   */
+  private nextAfterSuccess(value: T): number {
+    const now = this.init.clock.now();
+    const floor = this.init.floorMs ?? 0;
+    const latest = Math.max(this.init.latestAt?.(value) ?? this.init.validUntil(value), now + Math.min(floor, this.init.minBackoffMs ?? 1000));
+    return Math.max(this.init.dueAt(value), Math.min(now + floor, latest));
+  }
+
+  /**
+   * Full jitter in [min, min(max, min·2^n)], and at most a quarter of the time the current value has left while it
+   * still has some: once it has expired there is nothing to save by hurrying, and the exponential backoff is what
+   * spares STS when every replica's credentials expire together.
+   */
   private backoff(): number {
     const min = this.init.minBackoffMs ?? 1000;
     const max = this.init.maxBackoffMs ?? 60_000;
@@ -144,7 +164,7 @@ export class Keeper<T> {
     let delay = Math.max(min, fullJitter(this.failures - 1, min, max, random));
     if (this.value !== undefined) {
       const left = this.init.validUntil(this.value) - this.init.clock.now();
-      delay = Math.min(delay, Math.max(min, Math.floor(left / 4)));
+      if (left > 0) delay = Math.min(delay, Math.max(min, Math.floor(left / 4)));
     }
     return delay;
   }

@@ -1,5 +1,5 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
-import { ConfigError, createLogger, dirModeFor, ensureDir, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
+import { ConfigError, createLogger, oneLine, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
 import { fileTokenCache } from '@ecr-proxy/credential-helper';
 import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
 import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, removeTempsOf, sourceFor } from '@ecr-proxy/sts-init/lib';
@@ -17,13 +17,14 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   let config;
   try {
     config = refresherConfig({ argv, env, selfExecutable: standaloneExecutable() });
-    await ensureWritableDir(config.dir, config.fileMode);
-    if (config.ecrRegistries.length > 0) await ensureDir(config.ecrCacheDir, dirModeFor(config.fileMode));
+    await ensureWritableDir(config.dir, config.fileMode, log);
+    if (config.ecrRegistries.length > 0) await ensureWritableDir(config.ecrCacheDir, config.fileMode, log, 'ECR cache directory');
     // sts-init has exited by now, so the refresher is the only writer of credentials.json and the profiles.
     await removeTempsOf({ ...config, ...(config.containerCredentials ? { containerTokenFile: config.containerCredentials.tokenFile } : {}) }, log);
   } catch (err) {
-    process.stderr.write(`cred-refresher: ${err instanceof ConfigError ? err.message : describe(err)}\n`);
-    return err instanceof ConfigError ? 2 : 1;
+    const configuration = err instanceof ConfigError || (err as Error | undefined)?.name === 'FileTypeError';
+    process.stderr.write(`cred-refresher: ${configuration ? oneLine((err as Error).message) : describe(err)}\n`);
+    return configuration ? 2 : 1;
   }
   if (config.ecrRegistries.length > 0 && !config.cacheIdentityExplicit) {
     log.warn('ECR_LOGIN_CACHE_IDENTITY is not set: the registry finds the warmed tokens only if its env derives the same identity', { identity: config.cacheIdentity });

@@ -66,6 +66,7 @@ export class Refresher {
       },
       dueAt: (c) => refreshDue(Date.parse(c.RefreshedAt), Date.parse(c.Expiration), settings.refreshFraction, settings.marginMs),
       validUntil: (c) => Date.parse(c.Expiration),
+      latestAt: (c) => Date.parse(c.Expiration) - settings.marginMs,
       onSuccess: (c) => {
         this.metrics.success('sts', clock.now());
         log.info('credentials refreshed', { principal: c.Principal, roleArn: c.RoleArn, expiration: c.Expiration });
@@ -104,6 +105,7 @@ export class Refresher {
         },
         dueAt: (e) => refreshDue(Date.parse(e.RequestedAt), Date.parse(e.ExpiresAt), settings.ecrRefreshFraction),
         validUntil: (e) => Date.parse(e.ExpiresAt),
+        latestAt: (e) => Date.parse(e.ExpiresAt) - settings.marginMs,
         onSuccess: (e) => {
           this.metrics.success('ecr', clock.now());
           log.info('ECR token refreshed', { registry: registry.host, expiresAt: e.ExpiresAt });

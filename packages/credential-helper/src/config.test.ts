@@ -12,7 +12,9 @@ describe(helperConfigFromEnv.name, () => {
   });
 
   it('never falls through to instance metadata when the env names a credential source, unless told', () => {
-    expect(helperConfigFromEnv({ HOME: '/h' }).allowInstanceRole).toBe(true);
+    // Opt-in only: not even with nothing named (a failing profile in ~/.aws/config names nothing in env).
+    expect(helperConfigFromEnv({ HOME: '/h' }).allowInstanceRole).toBe(false);
+    for (const text of ['1', 'TRUE', 'yes']) expect(() => helperConfigFromEnv({ HOME: '/h', ECR_LOGIN_ALLOW_INSTANCE_ROLE: text })).toThrow(/must be true or false/);
     expect(helperConfigFromEnv({ HOME: '/h', AWS_CONFIG_FILE: '/creds/aws-config' }).allowInstanceRole).toBe(false);
     expect(helperConfigFromEnv({ HOME: '/h', AWS_ROLE_ARN: 'arn:r', AWS_WEB_IDENTITY_TOKEN_FILE: '/t' }).allowInstanceRole).toBe(false);
     expect(helperConfigFromEnv({ HOME: '/h', AWS_CONFIG_FILE: '/c', ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'true' }).allowInstanceRole).toBe(true);

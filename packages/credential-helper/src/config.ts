@@ -1,7 +1,7 @@
 /** The helper's env, parsed once into a typed config. Names and meanings: docs/configuration.md. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, durationFrom, firstSet, isLevel, listFrom, type Env, type Level } from '@ecr-proxy/core';
+import { booleanFrom, ConfigError, durationFrom, firstSet, isLevel, listFrom, type Env, type Level } from '@ecr-proxy/core';
 import { identityPlan, type IdentityPlan } from './cache-key.js';
 
 export interface HelperConfig {
@@ -36,19 +36,13 @@ function homeOf(env: Env): string | undefined {
 }
 
 /**
- * ECR_LOGIN_ALLOW_INSTANCE_ROLE=true|false; unset: allowed only when the env names no credential source at all (a
- * node, where the reference helper uses the instance role too). When a source is named (a profile, IRSA, Pod
- * Identity, keys), reaching instance metadata means that source failed: the node's role would be used by accident.
+ * ECR_LOGIN_ALLOW_INSTANCE_ROLE=true|false, default false: the SDK chain reaches EC2 instance metadata only when the
+ * user opted in. Whatever named the source — env, or a profile in ~/.aws/config that the env never mentions — a chain
+ * that reaches metadata means that source failed, and the node's role would be used by accident. (v0.12.0 falls
+ * through to it; on a node that relies on the instance role, set the variable to true.)
  */
 function allowInstanceRole(env: Env): boolean {
-  const text = firstSet(env, 'ECR_LOGIN_ALLOW_INSTANCE_ROLE');
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  if (text !== undefined) throw new ConfigError(`ECR_LOGIN_ALLOW_INSTANCE_ROLE: "${text}" must be true or false`);
-  return !firstSet(
-    env, 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE',
-    'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_ACCESS_KEY_ID',
-  );
+  return booleanFrom(firstSet(env, 'ECR_LOGIN_ALLOW_INSTANCE_ROLE'), 'ECR_LOGIN_ALLOW_INSTANCE_ROLE');
 }
 
 export function helperConfigFromEnv(env: Env): HelperConfig {

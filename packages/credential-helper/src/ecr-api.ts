@@ -6,7 +6,8 @@
 import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
+import { checkExpiry, isSessionOf, principalFromArn } from '@ecr-proxy/core';
+import { clientConfig, requestHandler } from '@ecr-proxy/core/aws';
 import type { EcrRegistry } from './registry-host.js';
 import type { EcrToken, FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
@@ -53,11 +54,44 @@ function defaultCredentialsIn(region: string): () => ReturnType<ReturnType<typeo
   return () => {
     let creds = resolved.get(region);
     if (!creds) {
-      creds = fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandlerOptions() } })();
+      creds = fromNodeProviderChain({ clientConfig: { region, requestHandler: requestHandler() } })().then((c) => checkedCredentials(c, region));
       resolved.set(region, creds);
     }
     return creds;
   };
+}
+
+/** A principal other than the one the env names: the token would be cached under the wrong identity. */
+export class WrongPrincipalError extends Error {
+  override name = 'WrongPrincipalError';
+}
+
+type ChainCredentials = Awaited<ReturnType<ReturnType<typeof fromNodeProviderChain>>>;
+
+/**
+ * The rules sts-init applies, for what the default chain resolved: an expiry that is past or further than STS can
+ * issue (12 h plus skew) is refused (ExpiryError); credentials obtained with the env's web identity (AWS_ROLE_ARN +
+ * AWS_WEB_IDENTITY_TOKEN_FILE; the SDK marks them) must act as a session of AWS_ROLE_ARN, checked with one
+ * sts:GetCallerIdentity on this cache miss (the SDK's web-identity provider does not pass the AssumedRoleUser on);
+ * anything else throws WrongPrincipalError naming both ARNs.
+ */
+async function checkedCredentials(creds: ChainCredentials, region: string): Promise<ChainCredentials> {
+  if (creds.expiration) checkExpiry('the AWS credentials the SDK chain resolved', creds.expiration, Date.now(), { marginMs: 0 });
+  const roleArn = process.env.AWS_ROLE_ARN;
+  const viaWebIdentity = (creds as { $source?: Record<string, unknown> }).$source?.CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN !== undefined;
+  if (roleArn && process.env.AWS_WEB_IDENTITY_TOKEN_FILE && viaWebIdentity) {
+    const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+    const sts = new STSClient({ ...clientConfig({ region, maxAttempts: 3 }), credentials: creds });
+    try {
+      const out = await sts.send(new GetCallerIdentityCommand({}));
+      if (!out.Arn || !isSessionOf(principalFromArn(out.Arn), roleArn)) {
+        throw new WrongPrincipalError(`the web identity credentials act as ${out.Arn ?? 'an unnamed principal'}, not as a session of AWS_ROLE_ARN ${roleArn}; refused`);
+      }
+    } finally {
+      sts.destroy();
+    }
+  }
+  return creds;
 }
 
 /** The access key id the default chain resolves to in `region`: the cache identity where the env names no stable
@@ -99,7 +133,7 @@ async function fetchWith(
 export const listAws: ListAws = {
   async hasCredentials() {
     try {
-      await fromNodeProviderChain({ clientConfig: { requestHandler: requestHandlerOptions() } })();
+      await fromNodeProviderChain({ clientConfig: { requestHandler: requestHandler() } })();
       return true;
     } catch {
       return false;

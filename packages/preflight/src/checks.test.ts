@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { parseEcrRegistry } from '@ecr-proxy/credential-helper';
 import type { PreflightApi, PrivateRegistry } from './api.js';
-import { formatResult, isSessionOf, runChecks } from './checks.js';
+import { formatResult, Interrupted, isSessionOf, runChecks } from './checks.js';
 import type { PreflightConfig } from './config.js';
 import { FILES, statementFor } from './fix.js';
 
@@ -188,5 +188,81 @@ describe(isSessionOf.name, () => {
     expect(isSessionOf(PRINCIPAL, 'arn:aws:iam::123456789012:role/team/ecr-pull-through-cache')).toBe(true);
     expect(isSessionOf('arn:aws:sts::123456789012:assumed-role/ecr-pull-through-cache-2/s', ROLE)).toBe(false);
     expect(isSessionOf('arn:aws:sts::210987654321:assumed-role/ecr-pull-through-cache/s', ROLE)).toBe(false);
+  });
+});
+
+describe('what a failed check prints', () => {
+  it('server text is scrubbed: an endpoint echoing the session token does not get it printed', async () => {
+    const token = 'IQoJb3JpZ2luX2VjEchoedSessionTokenFromABrokenProxy0123456789abcdef';
+    const { api } = fakeApi({ 's3:ListBucket': awsError('InvalidArgument', 400, `echo ${token}`) });
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    const text = lines(report).join('\n');
+    expect(text).toMatch(/FAIL s3:ListBucket .*InvalidArgument: echo \[redacted\]/);
+    expect(text).not.toContain(token.slice(0, 32));
+  });
+
+  it('the "because" clause of a long AccessDenied message survives the bound', async () => {
+    const long = `User: ${PRINCIPAL}-${'x'.repeat(150)} is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::cache/docker/.preflight/p" because no identity-based policy allows the s3:PutObject action`;
+    const { api } = fakeApi({ 's3:PutObject': awsError('AccessDenied', 403, long) });
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    expect(lines(report).join('\n')).toMatch(/FAIL s3:PutObject .*AccessDenied \(because no identity-based policy allows the s3:PutObject action\)/);
+  });
+
+  it('a missing bucket is not reported as an absent scheduler-state.json', async () => {
+    const noBucket = awsError('NoSuchBucket', 404, 'The specified bucket does not exist');
+    const { api } = fakeApi({ 's3:ListBucket': noBucket, 's3:DeleteObject': noBucket, 's3:GetObject': noBucket });
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    expect(report.ok).toBe(false);
+    expect(lines(report).join('\n')).not.toMatch(/ok +s3:GetObject .*scheduler-state\.json/);
+  });
+});
+
+describe('the probe', () => {
+  it('has a unique name per run (time and random), under <root>/.preflight/', async () => {
+    const keys: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { api, calls } = fakeApi();
+      await runChecks(config(), api);
+      keys.push(calls.find((c) => c.startsWith('s3:PutObject '))!.split(' ')[1]!);
+    }
+    for (const key of keys) expect(key).toMatch(/^docker\/\.preflight\/\d{13}-[0-9a-f]{12}$/);
+    expect(keys[0]).not.toBe(keys[1]);
+  });
+
+  it('read back as different bytes than written fails the read check (and is still removed)', async () => {
+    const { api, objects } = fakeApi();
+    const get = api.getObject;
+    api.getObject = async (key, signal) => (key.includes('.preflight/') ? 'not what was written' : get(key, signal));
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    expect(report.ok).toBe(false);
+    expect(lines(report)).toContain('preflight: FAIL s3:GetObject on arn:aws:s3:::cache/docker/.preflight/p as ' + `${PRINCIPAL}: read back different bytes than written`);
+    expect(objects.size).toBe(0);
+  });
+
+  it('a listing that does not show the probe just written fails the list check', async () => {
+    const { api } = fakeApi();
+    const list = api.listObjects;
+    // The probe's prefix listed, but another key only (a listing restricted by policy or a broken endpoint).
+    api.listObjects = async (prefix, signal) => (prefix.includes('.preflight/') ? ['docker/.preflight/someone-else'] : list(prefix, signal));
+    const report = await runChecks(config(), api, { probeId: 'p' });
+    expect(report.ok).toBe(false);
+    expect(lines(report)).toContain(`preflight: FAIL s3:ListBucket on arn:aws:s3:::cache as ${PRINCIPAL}: the probe just written is missing from the listing of docker/.preflight/p`);
+  });
+
+  it('an abort (SIGTERM) while a call hangs fails the checks left with its reason and still removes the probe', async () => {
+    const { api, objects } = fakeApi({ 's3:GetObject': 'hang' });
+    const controller = new AbortController();
+    const put = api.putObject;
+    api.putObject = async (key, body, signal) => {
+      const out = await put(key, body, signal);
+      queueMicrotask(() => controller.abort(new Interrupted('SIGTERM')));
+      return out;
+    };
+    const report = await runChecks(config(), api, { probeId: 'p', signal: controller.signal });
+    expect(report.ok).toBe(false);
+    const text = lines(report);
+    expect(text).toContain(`preflight: FAIL s3:GetObject on arn:aws:s3:::cache/docker/.preflight/p as ${PRINCIPAL}: no answer: interrupted by SIGTERM`);
+    expect(text).toContain('preflight: ok   s3:DeleteObject arn:aws:s3:::cache/docker/.preflight/p (probe removed)');
+    expect(objects.size).toBe(0);
   });
 });

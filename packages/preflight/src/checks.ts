@@ -4,6 +4,7 @@
  * scheduler-state.json, an image tag that does not exist): the question is the permission, not the content.
  */
 import { randomBytes } from 'node:crypto';
+import { serverText } from '@ecr-proxy/core';
 import type { PreflightApi, PrivateRegistry } from './api.js';
 import type { PreflightConfig } from './config.js';
 import { FILES, fixFor, fixText, type Fix } from './fix.js';
@@ -37,6 +38,9 @@ export interface RunOptions {
   probeId?: string;
   /** Bound of the probe's removal, which runs even after the deadline. Default 5000 ms. */
   cleanupMs?: number;
+  /** Aborts the checks like the deadline does (a SIGTERM/SIGINT, see interruptSignal): the calls in flight and the
+   * checks left fail with its reason, and the probe's bounded removal still runs. */
+  signal?: AbortSignal;
 }
 
 /** One line per check; a failure names action, resource, principal and the file to fix. No secrets: ARNs only. */
@@ -61,10 +65,46 @@ interface AwsError {
 
 const codeOf = (e: AwsError) => (e.name && e.name !== 'Error' && e.name !== 'UnknownError' ? e.name : `HTTP ${e.$metadata?.httpStatusCode ?? '?'}`);
 const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').trim();
-const short = (text: string) => (text.length > 200 ? `${text.slice(0, 199)}…` : text);
 
 class DeadlinePassed extends Error {
   override name = 'DeadlinePassed';
+}
+
+/** The reason of an interruptSignal's abort. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+  constructor(readonly signal: 'SIGTERM' | 'SIGINT') {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/**
+ * An AbortSignal aborted (reason: Interrupted) by the first SIGTERM or SIGINT, for `RunOptions.signal`: the kubelet
+ * sends SIGTERM to an init container on a rollout or a pod's deletion, and the default action (exit at once) would
+ * leave the probe in the bucket. While it is installed the process does not exit on those signals: the caller
+ * finishes (the probe's removal is bounded by `cleanupMs`) and exits with `exitCode()` (128 + signal number, as a
+ * shell reports it), then calls `dispose()`. A second signal exits at once.
+ */
+export function interruptSignal(): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let got: 'SIGTERM' | 'SIGINT' | undefined;
+  const on = (name: 'SIGTERM' | 'SIGINT') => () => {
+    if (got) process.exit(128 + (got === 'SIGTERM' ? 15 : 2));
+    got = name;
+    controller.abort(new Interrupted(name));
+  };
+  const term = on('SIGTERM');
+  const int = on('SIGINT');
+  process.on('SIGTERM', term);
+  process.on('SIGINT', int);
+  return {
+    signal: controller.signal,
+    exitCode: () => (got === undefined ? undefined : 128 + (got === 'SIGTERM' ? 15 : 2)),
+    dispose: () => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+    },
+  };
 }
 
 /**
@@ -75,6 +115,9 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DeadlinePassed(`the preflight's deadline (${config.timeoutMs} ms) passed`)), config.timeoutMs);
   timer.unref();
+  const stop = () => controller.abort(opts.signal!.reason);
+  if (opts.signal?.aborted) stop();
+  else opts.signal?.addEventListener('abort', stop, { once: true });
   const results: CheckResult[] = [];
   let principal = 'unknown';
   let partition = 'aws';
@@ -91,29 +134,33 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
   /** The answer to a failed call, as a check result. */
   const failure = (err: unknown, action: string, resource: string, extra: { notFound?: string } = {}): CheckResult => {
     const e = (err ?? {}) as AwsError;
-    const code = codeOf(e);
-    const message = oneLine(e.message);
-    if (e instanceof DeadlinePassed || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
-      return { status: 'fail', action, resource, detail: `no answer: ${short(message) || code}` };
+    // Server text (a broken proxy may echo the request, session token included) is scrubbed before it is printed;
+    // the raw message is only matched for the KMS key ARN and which kind of policy AWS blames.
+    const code = serverText(codeOf(e), 100);
+    const raw = oneLine(e.message);
+    const message = serverText(raw, 200);
+    if (e instanceof DeadlinePassed || e instanceof Interrupted || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
+      return { status: 'fail', action, resource, detail: `no answer: ${message || code}` };
     }
     // SSE-KMS: S3 passes KMS's refusal on (`KMS.*` codes, or an AccessDenied naming a kms: action).
-    const kmsNamed = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
+    const kmsNamed = /\b(kms:[A-Za-z]+)/.exec(raw)?.[1];
     if (code.startsWith('KMS.') || kmsNamed) {
       const kmsAction = kmsNamed ?? (action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt');
-      const key = /arn:aws[a-z-]*:kms:[^\s"']+/.exec(message)?.[0] ?? 'the bucket\'s KMS key';
-      return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, message, config.mode) };
+      const key = /arn:aws[a-z-]*:kms:[^\s"']+/.exec(raw)?.[0] ?? 'the bucket\'s KMS key';
+      return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, raw, config.mode) };
     }
     if (DENIED.has(code) || e.$metadata?.httpStatusCode === 403) {
-      const why = /because [^.]*/.exec(message)?.[0];
-      return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, message, config.mode) };
+      const because = /because [^.]*/.exec(raw)?.[0];
+      const why = because === undefined ? undefined : serverText(because, 200);
+      return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, raw, config.mode) };
     }
     if (BAD_CREDENTIALS.has(code)) {
-      return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${short(message) || 'no message'})` };
+      return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${message || 'no message'})` };
     }
     if (extra.notFound && (e.$metadata?.httpStatusCode === 404 || /NotFound|NoSuch/.test(code))) {
       return { status: 'fail', action, resource, detail: `${code}: ${extra.notFound}`, fix: { file: FILES.values } };
     }
-    return { status: 'fail', action, resource, detail: `${code}${message && message !== code ? `: ${short(message)}` : ''}` };
+    return { status: 'fail', action, resource, detail: `${code}${message && message !== code ? `: ${message}` : ''}` };
   };
 
   try {
@@ -135,6 +182,7 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     }
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', stop);
   }
   return { results, principal, ok: results.every((r) => r.status !== 'fail') };
 }
@@ -242,7 +290,8 @@ async function s3Checks(config: PreflightConfig, api: PreflightApi, call: Call, 
     out.push({ status: 'ok', action: 's3:GetObject', resource: arn(stateKey), detail: 'readable' });
   } catch (err) {
     const e = err as AwsError;
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
+    // A 404 for the bucket itself (NoSuchBucket) is no answer about the key: the bucket check reports it.
+    if (e.name === 'NoSuchKey' || (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket')) {
       out.push({ status: 'ok', action: 's3:GetObject', resource: arn(stateKey), detail: 'absent: the registry starts empty' });
     } else {
       out.push(failure(err, 's3:GetObject', arn(stateKey)));

@@ -36,6 +36,20 @@ describe(preflightConfig.name, () => {
     expect(() => preflightConfig([], env)).toThrow(message);
   });
 
+  it.each(['docker/../../other', '/docker/./x', 'a//b', '..'])('refuses a root directory %s with a "." or ".." or empty segment', (root) => {
+    const env = { REGISTRY_STORAGE_S3_BUCKET: 'ok-bucket', REGISTRY_STORAGE_S3_ROOTDIRECTORY: root };
+    expect(() => preflightConfig([], env)).toThrow(ConfigError);
+    expect(() => preflightConfig([], env)).toThrow(/^--rootdirectory \/ REGISTRY_STORAGE_S3_ROOTDIRECTORY: .* segment/);
+  });
+
+  it('names only the variables when the caller takes none of the flags (sts-init)', () => {
+    expect(() => preflightConfig([], { PREFLIGHT_TIMEOUT: '-5' }, { flags: false })).toThrow(/^PREFLIGHT_TIMEOUT\b/);
+    expect(() => preflightConfig([], { PREFLIGHT_TIMEOUT: '-5' }, { flags: false })).not.toThrow(/--timeout/);
+    expect(() => preflightConfig([], { REGISTRY_STORAGE_S3_BUCKET: 'ok-bucket', REGISTRY_STORAGE_S3_ROOTDIRECTORY: 'a/../b' }, { flags: false }))
+      .toThrow(/^REGISTRY_STORAGE_S3_ROOTDIRECTORY: "a\/..\/b"/);
+    expect(() => preflightConfig([], { PREFLIGHT_TIMEOUT: '-5' })).toThrow(/^--timeout \/ PREFLIGHT_TIMEOUT/);
+  });
+
   it('PREFLIGHT turns it off with off/false/0 only', () => {
     expect(preflightEnabled(undefined)).toBe(true);
     expect(preflightEnabled('on')).toBe(true);

@@ -38,37 +38,45 @@ export interface PreflightConfig {
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
- * Throws ConfigError (one line) on bad input. `defaults` lets sts-init pass what it already parsed.
+ * Throws ConfigError (one line) on bad input, naming `--flag / VARIABLE`, or only the variable with `flags: false`
+ * (sts-init, which takes none of these flags and passes what it already parsed as env).
  * The expected role, in order: --expected-role / PREFLIGHT_EXPECTED_ROLE, TARGET_ROLE_ARN (the chained role is the
  * one in use), AWS_ROLE_ARN (IRSA), ECR_LOGIN_CACHE_IDENTITY when it is a role ARN (the chart sets it to the role).
  */
-export function preflightConfig(argv: readonly string[], env: Env): PreflightConfig {
+export function preflightConfig(argv: readonly string[], env: Env, opts: { flags?: boolean } = {}): PreflightConfig {
   const flags = parseFlags(argv, PREFLIGHT_FLAGS);
+  // sts-init passes no flags of the preflight's: its errors name only the variable it reads.
+  const name = (flag: string, variable: string) => (opts.flags === false ? variable : `--${flag} / ${variable}`);
   const get = (flag: string, ...names: string[]) => flags.get(flag) ?? firstSet(env, ...names);
   const region = get('region', 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
-  if (!partitionOf(region)) throw new ConfigError(`--region / AWS_REGION: "${region}" is not a region of any AWS partition`);
+  if (!partitionOf(region)) throw new ConfigError(`${name('region', 'AWS_REGION')}: "${region}" is not a region of any AWS partition`);
 
   const bucket = get('bucket', 'REGISTRY_STORAGE_S3_BUCKET');
   let s3: S3Target | undefined;
   if (bucket) {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw new ConfigError(`--bucket / REGISTRY_STORAGE_S3_BUCKET: "${bucket}" is not an S3 bucket name`);
+      throw new ConfigError(`${name('bucket', 'REGISTRY_STORAGE_S3_BUCKET')}: "${bucket}" is not an S3 bucket name`);
     }
     const s3Region = get('s3-region', 'REGISTRY_STORAGE_S3_REGION') ?? region;
-    if (!partitionOf(s3Region)) throw new ConfigError(`--s3-region / REGISTRY_STORAGE_S3_REGION: "${s3Region}" is not a region of any AWS partition`);
+    if (!partitionOf(s3Region)) throw new ConfigError(`${name('s3-region', 'REGISTRY_STORAGE_S3_REGION')}: "${s3Region}" is not a region of any AWS partition`);
     const root = (get('rootdirectory', 'REGISTRY_STORAGE_S3_ROOTDIRECTORY') ?? '').replace(/^\/+|\/+$/g, '');
+    // S3 keys are not paths: `docker/../other` is a key of its own, not `other`, so the probe would not be where the
+    // registry writes (and the lifecycle rule expires).
+    if (root && root.split('/').some((seg) => seg === '.' || seg === '..' || seg === '')) {
+      throw new ConfigError(`${name('rootdirectory', 'REGISTRY_STORAGE_S3_ROOTDIRECTORY')}: "${root}" has an empty, "." or ".." segment; give the registry's root directory, e.g. /docker`);
+    }
     const endpoint = get('s3-endpoint', 'REGISTRY_STORAGE_S3_REGIONENDPOINT');
     if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-      throw new ConfigError(`--s3-endpoint / REGISTRY_STORAGE_S3_REGIONENDPOINT: "${endpoint}" is not an http(s) URL`);
+      throw new ConfigError(`${name('s3-endpoint', 'REGISTRY_STORAGE_S3_REGIONENDPOINT')}: "${endpoint}" is not an http(s) URL`);
     }
-    const encrypt = bool(get('s3-encrypt', 'REGISTRY_STORAGE_S3_ENCRYPT'), '--s3-encrypt / REGISTRY_STORAGE_S3_ENCRYPT');
+    const encrypt = bool(get('s3-encrypt', 'REGISTRY_STORAGE_S3_ENCRYPT'), name('s3-encrypt', 'REGISTRY_STORAGE_S3_ENCRYPT'));
     const keyId = get('s3-keyid', 'REGISTRY_STORAGE_S3_KEYID');
     s3 = {
       bucket,
       region: s3Region,
       prefix: root ? `${root}/` : '',
       ...(endpoint ? { endpoint } : {}),
-      forcePathStyle: bool(get('s3-force-path-style', 'REGISTRY_STORAGE_S3_FORCEPATHSTYLE'), '--s3-force-path-style / REGISTRY_STORAGE_S3_FORCEPATHSTYLE'),
+      forcePathStyle: bool(get('s3-force-path-style', 'REGISTRY_STORAGE_S3_FORCEPATHSTYLE'), name('s3-force-path-style', 'REGISTRY_STORAGE_S3_FORCEPATHSTYLE')),
       // As the registry's s3-aws driver: encrypt with a keyid is SSE-KMS, encrypt alone SSE-S3.
       ...(encrypt ? { encryption: keyId ? { kind: 'aws:kms' as const, keyId } : { kind: 'AES256' as const } } : {}),
     };
@@ -76,25 +84,25 @@ export function preflightConfig(argv: readonly string[], env: Env): PreflightCon
 
   const ecrRegistries = listFrom(get('ecr-registries', 'ECR_REGISTRIES')).map((host) => {
     const registry = parseEcrRegistry(host);
-    if (!registry) throw new ConfigError(`--ecr-registries / ECR_REGISTRIES: "${host}" is not an ECR registry host (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com)`);
+    if (!registry) throw new ConfigError(`${name('ecr-registries', 'ECR_REGISTRIES')}: "${host}" is not an ECR registry host (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com)`);
     return registry;
   });
   const ecrRepository = get('ecr-repository', 'PREFLIGHT_ECR_REPOSITORY');
   if (ecrRepository && !/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(ecrRepository)) {
-    throw new ConfigError(`--ecr-repository / PREFLIGHT_ECR_REPOSITORY: "${ecrRepository}" is not an ECR repository name`);
+    throw new ConfigError(`${name('ecr-repository', 'PREFLIGHT_ECR_REPOSITORY')}: "${ecrRepository}" is not an ECR repository name`);
   }
 
   const explicitRole = get('expected-role', 'PREFLIGHT_EXPECTED_ROLE');
   if (explicitRole && !ROLE_ARN.test(explicitRole)) {
-    throw new ConfigError(`--expected-role / PREFLIGHT_EXPECTED_ROLE: "${explicitRole}" is not an IAM role ARN`);
+    throw new ConfigError(`${name('expected-role', 'PREFLIGHT_EXPECTED_ROLE')}: "${explicitRole}" is not an IAM role ARN`);
   }
   const target = firstSet(env, 'TARGET_ROLE_ARN');
   const candidates = [explicitRole, target, firstSet(env, 'AWS_ROLE_ARN'), firstSet(env, 'ECR_LOGIN_CACHE_IDENTITY')];
   const expectedRole = candidates.find((c) => c !== undefined && ROLE_ARN.test(c));
 
   const timeoutText = get('timeout', 'PREFLIGHT_TIMEOUT');
-  const timeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText, '--timeout / PREFLIGHT_TIMEOUT');
-  if (timeoutMs <= 0) throw new ConfigError(`--timeout / PREFLIGHT_TIMEOUT: must be greater than zero, got "${timeoutText}"`);
+  const timeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText, name('timeout', 'PREFLIGHT_TIMEOUT'));
+  if (timeoutMs <= 0) throw new ConfigError(`${name('timeout', 'PREFLIGHT_TIMEOUT')}: must be greater than zero, got "${timeoutText}"`);
 
   return {
     region,

@@ -1,17 +1,25 @@
 /**
  * `docker-credential-ecr-login preflight [flags]`: the checks with whatever credentials the SDK's default chain
  * finds (a workstation's profile, or inside the registry container the credential_process profile sts-init wrote).
- * Exit 0 when every check passed, 1 when one failed, 2 on bad configuration.
+ * Exit 0 when every check passed, 1 when one failed, 2 on bad configuration, 143/130 when SIGTERM/SIGINT interrupted
+ * the checks (the probe is removed first).
  */
 import { ConfigError, type Env } from '@ecr-proxy/core';
 import { preflightConfig } from './config.js';
+import { interruptSignal } from './checks.js';
 import { runPreflight } from './run.js';
 
 export async function preflightMain(argv: readonly string[], env: Env): Promise<number> {
   try {
     const config = preflightConfig(argv, env);
-    const report = await runPreflight(config, { write: (line) => process.stdout.write(`${line}\n`) });
-    return report.ok ? 0 : 1;
+    // SIGTERM/SIGINT abort the checks and still remove the probe; the exit code then says the run was interrupted.
+    const interrupt = interruptSignal();
+    try {
+      const report = await runPreflight(config, { signal: interrupt.signal, write: (line) => process.stdout.write(`${line}\n`) });
+      return interrupt.exitCode() ?? (report.ok ? 0 : 1);
+    } finally {
+      interrupt.dispose();
+    }
   } catch (err) {
     const line = err instanceof ConfigError ? err.message : `${(err as Error).name}: ${(err as Error).message}`.replace(/\s+/g, ' ');
     process.stderr.write(`preflight: ${line}\n`);

@@ -75,6 +75,8 @@ describe('the credential source is explicit (issue 9: no IRSA env ended at the n
     expect(stsInitConfig({ ...base, argv: ['--dir', '/c', '--allow-instance-role', 'true'], env: {} }).source.base).toEqual({ kind: 'instance' });
     expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ALLOW_INSTANCE_ROLE: 'true' } }).source.base).toEqual({ kind: 'instance' });
     expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ALLOW_INSTANCE_ROLE: 'yes please' } })).toThrow(/true or false/);
+    // One boolean rule everywhere: exactly true or false.
+    for (const text of ['1', '0', 'TRUE']) expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ALLOW_INSTANCE_ROLE: text } })).toThrow(/must be true or false/);
   });
 
   it.each([

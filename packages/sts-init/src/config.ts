@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { checkDurationBounds, ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
+import { booleanFrom, checkDurationBounds, ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
 import { preflightEnabled } from '@ecr-proxy/preflight';
@@ -83,10 +83,7 @@ function duration(get: Lookup, flag: string, envName: string, fallbackMs: number
 export const ROLE_DURATION_BOUNDS = { minMs: 900_000, maxMs: 43_200_000 } as const;
 
 function bool(get: Lookup, flag: string, envName: string): boolean {
-  const text = get(flag, envName);
-  if (text === undefined || text === 'false' || text === '0') return false;
-  if (text === 'true' || text === '1') return true;
-  throw new ConfigError(`${flags(flag, envName)}: "${text}" must be true or false`);
+  return booleanFrom(get(flag, envName), flags(flag, envName));
 }
 
 const flags = (flag: string, envName: string) => `--${flag} / ${envName}`;

@@ -26,3 +26,26 @@ describe(credentialProcessMain.name, () => {
     expect(out.stderr).toMatch(/^credential-process: --margin: "100000h" is out of range[^\n]*\n$/);
   });
 });
+
+describe('credential-process expiry sanity', () => {
+  const write = async (expiration: string) => {
+    const dir = await mkdtemp(join(tmpdir(), 'cp-'));
+    await writeFile(join(dir, 'credentials.json'), JSON.stringify({ Version: 1, AccessKeyId: 'A', SecretAccessKey: 'S', SessionToken: 'T', Expiration: expiration, RefreshedAt: '2030-01-01T00:00:00Z' }));
+    return dir;
+  };
+
+  it.each([['year 9999', '9999-12-31T00:00:00.000Z'], ['+5 days', '2030-01-06T00:00:00.000Z']])('refuses an expiry of %s (further than STS issues) in one line, exit 1', async (_name, expiration) => {
+    const dir = await write(expiration);
+    const out = await credentialProcessMain(['--dir', dir, '--margin', '1s'], {}, now);
+    expect(out.stdout).toBe('');
+    expect(out.exitCode).toBe(1);
+    expect(out.stderr).toBe(`credential-process: the credentials in ${dir} claim to expire at ${expiration}, further away than STS can issue (12 h); refused: is something other than sts-init / cred-refresher writing credentials.json?\n`);
+  });
+
+  it('refuses an expired value, and serves one within 12 h (plus the clock-skew allowance)', async () => {
+    expect((await credentialProcessMain(['--dir', await write('2029-12-31T23:59:59.000Z')], {}, now)).exitCode).toBe(1);
+    const out = await credentialProcessMain(['--dir', await write('2030-01-01T12:04:00.000Z'), '--margin', '1s'], {}, now);
+    expect(out.exitCode).toBe(0);
+    expect(JSON.parse(out.stdout).Expiration).toBe('2030-01-01T12:03:59.000Z');
+  });
+});

@@ -3,7 +3,7 @@
  * with an `Expiration` earlier than the real one by the margin, so the SDK (Go v1 in the registry) asks again early
  * and never signs a 20-minute presigned URL with credentials about to expire. No network call.
  */
-import { checkDurationBounds, ConfigError, DeadlineError, durationFrom, oneLine, parseDuration, parseFlags, withDeadline, type Env } from '@ecr-proxy/core';
+import { checkDurationBounds, ConfigError, DeadlineError, durationFrom, expiryProblem, oneLine, parseDuration, parseFlags, withDeadline, type Env } from '@ecr-proxy/core';
 import { readCredentials, type StoredCredentials } from './credentials-file.js';
 
 export const DEFAULT_MARGIN_MS = 25 * 60_000;
@@ -71,8 +71,14 @@ export async function credentialProcessMain(argv: readonly string[], env: Env, n
   }
   try {
     const creds = await withDeadline(config.timeoutMs, `reading the credentials in ${config.dir}`, () => readCredentials(config.dir));
-    if (Date.parse(creds.Expiration) <= now) {
+    // The same expiry sanity as where the credentials arrive: an expiry further than STS can issue (a year-9999 or
+    // +5-day value someone wrote) would be cached by the registry's SDK "until then" and never asked again.
+    const problem = expiryProblem(Date.parse(creds.Expiration), now, { marginMs: 0 });
+    if (problem === 'expired' || problem === 'invalid') {
       return { stdout: '', stderr: `credential-process: the credentials in ${config.dir} expired at ${creds.Expiration}; is cred-refresher running?\n`, exitCode: 1 };
+    }
+    if (problem) {
+      return { stdout: '', stderr: `credential-process: the credentials in ${config.dir} claim to expire at ${creds.Expiration}, further away than STS can issue (12 h); refused: is something other than sts-init / cred-refresher writing credentials.json?\n`, exitCode: 1 };
     }
     return { stdout: JSON.stringify(toProcessCredentials(creds, config.marginMs, now)) + '\n', stderr: '', exitCode: 0 };
   } catch (err) {

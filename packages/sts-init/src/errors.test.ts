@@ -28,6 +28,17 @@ describe(classify.name, () => {
     expect(classify(Object.assign(new Error('x'), { name: 'DeadlineError' }))).toEqual({ reason: 'timeout', permanent: false });
   });
 
+  it('an answer over the size limit, a 2xx body the SDK cannot parse, a container answer out of format: invalid_response, retried', () => {
+    expect(classify(Object.assign(new Error('x'), { name: 'ResponseTooLargeError' }))).toEqual({ reason: 'invalid_response', permanent: false });
+    // What the SDK's deserializer throws for a truncated body or a bad timestamp: status 200, the hidden $response.
+    const parse = Object.assign(new Error('@aws-sdk XML parse error: unexpected end of input.\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'), { $metadata: { httpStatusCode: 200 }, $response: {} });
+    expect(classify(parse)).toEqual({ reason: 'invalid_response', permanent: false });
+    expect(describeError(parse)).toBe('Error: @aws-sdk XML parse error: unexpected end of input.');
+    const wrapped = Object.assign(new Error('ResponseTooLargeError: 127.0.0.1:1 answered more than 65536 bytes; refused before parsing'), { name: 'CredentialsProviderError' });
+    expect(classify(wrapped)).toEqual({ reason: 'invalid_response', permanent: false });
+    expect(classify(Object.assign(new Error('no source'), { name: 'CredentialsProviderError' }))).toEqual({ reason: 'no_credentials', permanent: true });
+  });
+
   it('a local environment error (an OS call, a file) is permanent and described in one line, never network', async () => {
     const { setPriority } = await import('node:os');
     const { readFile } = await import('node:fs/promises');

@@ -92,6 +92,11 @@ export function classify(err: unknown): Classified {
   if (localEnvironmentProblem(err)) return { reason: 'other', permanent: true };
   const e = err as { name?: string; code?: string; status?: number; $metadata?: { httpStatusCode?: number }; $fault?: string } | null;
   const name = e?.name ?? '';
+  // The container endpoint provider (fromHttp) wraps every failure in a CredentialsProviderError carrying only the
+  // text: an answer over the size limit or not in the credentials format is an invalid response, worth a retry.
+  if (name === 'CredentialsProviderError' && /ResponseTooLargeError|not of the required format/.test(String((err as Error).message))) {
+    return { reason: 'invalid_response', permanent: false };
+  }
   // The proxy, not AWS, said no (core's proxy-agent.ts). It must need credentials (407) or forbids the target (403):
   // retrying cannot help. Any other answer (502, 503, a SOCKS failure) may be passing.
   if (name === 'ProxyError') return { reason: 'proxy', permanent: e?.status === 407 || e?.status === 403 };
@@ -101,12 +106,15 @@ export function classify(err: unknown): Classified {
   const code = errnoCode(err);
   if (code) return { reason: NETWORK_CODES[code]!, permanent: false };
   if (name === 'ExpiryError') return { reason: 'invalid_expiry', permanent: false };
+  if (name === 'ResponseTooLargeError') return { reason: 'invalid_response', permanent: false };
   if (name === 'FileTypeError') return { reason: 'write', permanent: true };
   if (name === 'DeadlineError' || name === 'AbortError' || name === 'TimeoutError') return { reason: 'timeout', permanent: false };
   const status = e?.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return { reason: 'server_error', permanent: false };
   if (status === 429) return { reason: 'throttling', permanent: false };
   if (status !== undefined && status >= 400) return { reason: 'other', permanent: true };
+  // A 2xx answer the SDK could not parse (a truncated body, a bad timestamp): its deserializer attaches $response.
+  if (status !== undefined && status < 300 && (err as { $response?: unknown }).$response !== undefined) return { reason: 'invalid_response', permanent: false };
   // No HTTP status: the request never got an answer (socket hang up, a proxy, DNS): worth another try.
   return { reason: e?.$metadata ? 'other' : 'network', permanent: false };
 }

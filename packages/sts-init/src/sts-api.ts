@@ -7,7 +7,7 @@ import {
   AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient, type AssumedRoleUser, type Credentials,
 } from '@aws-sdk/client-sts';
 import { fromEnv, fromHttp, fromIni, fromInstanceMetadata } from '@aws-sdk/credential-providers';
-import { clientConfig, requestHandlerOptions } from '@ecr-proxy/core/aws';
+import { clientConfig, requestHandler } from '@ecr-proxy/core/aws';
 import type { AwsCredentials, TemporaryCredentials } from './aws-credentials.js';
 import { SourceError } from './errors.js';
 import type { SdkSource, StsApi } from './sts-seam.js';
@@ -61,6 +61,8 @@ export function createStsApi(region: string, opts: { onServerDate?: (date: numbe
     // A client per call: the source credentials change on every refresh. Cheap next to the call itself.
     const client = new STSClient({
       ...base,
+      // Its own handler: destroying this client must not destroy the anonymous client's.
+      requestHandler: requestHandler(),
       credentials: {
         accessKeyId: source.accessKeyId,
         secretAccessKey: source.secretAccessKey,
@@ -115,7 +117,7 @@ export function createStsApi(region: string, opts: { onServerDate?: (date: numbe
       const provider =
         source.kind === 'container' ? fromHttp({})
         : source.kind === 'static' ? fromEnv()
-        : source.kind === 'profile' ? fromIni({ profile: source.profile, clientConfig: { region, requestHandler: requestHandlerOptions() } })
+        : source.kind === 'profile' ? fromIni({ profile: source.profile, clientConfig: { region, requestHandler: requestHandler() } })
         : fromInstanceMetadata({ timeout: 1000, maxRetries: 1 });
       const creds = await provider();
       return {

@@ -35,6 +35,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** The AWS error code, for the request log. */
   errorCode?: string;
+  /** Sent with chunked transfer encoding, no Content-Length: the client learns the size only by reading. */
+  chunked?: boolean;
 }
 
 /** One recognised AWS call, before it is answered. Faults answer in the protocol's own error shapes. */

@@ -6,11 +6,12 @@ export type FaultTarget = FakeService | 'all';
  * 'throttle', '5xx', 'slow' and 'down' are outages. The hostile modes answer 200 with a body no AWS service should
  * send, to prove the client fails closed: 'expired' (an expiry already past; for ECR 2015, as moto answers),
  * 'year-9999' (an absurd expiry), 'empty' (no body), 'truncated' (half the real body), 'echo' (an error whose
- * message echoes the whole request back, web-identity token included).
+ * message echoes the whole request back, web-identity token included), 'huge' (the real answer padded with 50 MB of
+ * whitespace, still well-formed, sent chunked with no Content-Length).
  */
 export type FaultMode = 'throttle' | '5xx' | 'slow' | 'down' | HostileMode;
-export type HostileMode = 'expired' | 'year-9999' | 'empty' | 'truncated' | 'echo';
-export const HOSTILE_MODES: readonly HostileMode[] = ['expired', 'year-9999', 'empty', 'truncated', 'echo'];
+export type HostileMode = 'expired' | 'year-9999' | 'empty' | 'truncated' | 'echo' | 'huge';
+export const HOSTILE_MODES: readonly HostileMode[] = ['expired', 'year-9999', 'empty', 'truncated', 'echo', 'huge'];
 
 export interface FaultSpec {
   mode: FaultMode;

@@ -80,12 +80,13 @@ function faultReply(call: AwsCall, fault: FaultSpec | undefined): Reply | undefi
 }
 
 const PAST_ISO = '2015-01-01T00:00:00Z';
+const HUGE_BYTES = 50 * 1024 * 1024;
 const FOREVER_ISO = '9999-12-31T23:59:59Z';
 
 /** The hostile modes: a real answer bent out of shape, or an error echoing the request. */
 function hostile(call: AwsCall, fault: FaultSpec | undefined, requestBody: string, now: number): Reply | undefined {
   const mode = fault?.mode;
-  if (mode !== 'expired' && mode !== 'year-9999' && mode !== 'empty' && mode !== 'truncated' && mode !== 'echo') return undefined;
+  if (mode !== 'expired' && mode !== 'year-9999' && mode !== 'empty' && mode !== 'truncated' && mode !== 'echo' && mode !== 'huge') return undefined;
   if (mode === 'echo') {
     const message = `could not parse the request: ${requestBody}`;
     return call.service === 'sts' ? stsError(400, 'InvalidParameterValue', message) : jsonError(400, 'InvalidParameterException', message);
@@ -94,6 +95,11 @@ function hostile(call: AwsCall, fault: FaultSpec | undefined, requestBody: strin
   if (real.status !== 200) return real;
   if (mode === 'empty') return { ...real, body: '' };
   if (mode === 'truncated') return { ...real, body: real.body.slice(0, Math.floor(real.body.length / 2)) };
+  if (mode === 'huge') {
+    const pad = ' '.repeat(HUGE_BYTES);
+    const body = call.service === 'sts' ? real.body.replace(/<\/(\w+)>\s*$/, `${pad}</$1>`) : real.body.replace(/^\s*\{/, `{${pad}`);
+    return { ...real, body, chunked: true };
+  }
   const iso = mode === 'expired' ? (call.service === 'sts' ? new Date(now - 60_000).toISOString().replace(/\.\d+Z$/, 'Z') : PAST_ISO) : FOREVER_ISO;
   const epoch = String(Date.parse(iso) / 1000);
   const body = call.service === 'sts'
@@ -112,7 +118,7 @@ function write(res: ServerResponse, reply: Reply): void {
   res.writeHead(reply.status, {
     ...reply.headers,
     'content-type': reply.contentType,
-    'content-length': Buffer.byteLength(reply.body),
+    ...(reply.chunked ? {} : { 'content-length': Buffer.byteLength(reply.body) }),
     'x-amzn-requestid': requestId(),
   });
   res.end(reply.body);
