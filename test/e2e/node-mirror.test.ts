@@ -87,7 +87,7 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
       return manifest.layers.every((l) => found.some((k) => k.endsWith(`/repositories/team/app/_layers/sha256/${l.digest.slice(7)}/link`)))
         ? found : undefined;
     }).catch((err: Error) => {
-      throw new Error(`${err.message}; registry errors: ${stack.proxy.logs().filter((l) => /level=(error|warn)/.test(l)).slice(-5).join(' | ')}`);
+      throw new Error(`${err.message}; registry errors: ${stack.proxy.logs().filter((l) => /error|warn/i.test(l)).slice(-8).join(' | ')}`);
     });
     expect(keys.filter((k) => k.includes('/blobs/')).length).toBeGreaterThanOrEqual(manifest.layers.length);
   });
