@@ -2,7 +2,7 @@
  * The built executable, run as the registry runs it (`docker-credential-ecr-login get`, host on stdin), against a
  * local STS/ECR over real HTTP with the real AWS SDK inside. Each behaviour the helper promises beyond v0.12.0 is here.
  */
-import { chmod, copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -103,7 +103,7 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     expect(fake.counts()).toEqual({});
   });
 
-  it('answers 50 concurrent gets on one cache directory; the cache keeps every entry and no temp file', async () => {
+  it('answers 50 concurrent gets on one cache directory; the cache keeps every entry, every run is counted, no temp file', async () => {
     const dir = await freshDir();
     // 50 cold starts on 2 cores take a while; the deadline is not what this test is about.
     const env = staticEnv(dir, { ECR_LOGIN_TIMEOUT: '120s' });
@@ -112,7 +112,10 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     expect(results.filter((r) => r.code !== 0)).toEqual([]);
     const cache = JSON.parse(await readFile(join(dir, 'ecr', 'cache.json'), 'utf8'));
     expect(Object.keys(cache.Registries)).toHaveLength(50);
-    expect((await readdir(join(dir, 'ecr'))).sort()).toEqual(['cache.json', 'log']);
+    expect((await readdir(join(dir, 'ecr'))).sort()).toEqual(['cache.json', 'helper-runs', 'log']);
+    // One outcome byte per run ('e': fetched from ECR), none lost to the 50 concurrent appends; mode exactly 0600.
+    expect(await readFile(join(dir, 'ecr', 'helper-runs'), 'latin1')).toBe('e'.repeat(50));
+    expect((await stat(join(dir, 'ecr', 'helper-runs'))).mode & 0o7777).toBe(0o600);
   });
 
   it('never hangs: a slow ECR ends at ECR_LOGIN_TIMEOUT with not-found and exit 1', async () => {
