@@ -1,6 +1,9 @@
 /**
  * The preflight for real: sts-init in the local stack (registry 3.0.0, moto S3 behind the enforcer, the local STS/ECR)
- * with each IAM document broken in turn by denials matching its statements; the `preflight` subcommand as an operator
+ * with each IAM document broken in turn by denials matching its statements (Pod Identity through the local AWS's EKS
+ * Pod Identity agent; the chained role of overlays/cross-account.yaml; another account's registry, as
+ * overlays/ecr-other-account.yaml); not ecr-pull-through-cache-policy.json, whose ecr:BatchImportUpstreamImage has no
+ * API call to probe (docs/operations.md, "Preflight"); the `preflight` subcommand as an operator
  * runs it in the registry container; and moto's own IAM evaluation of chart-values/aws/s3-cache-policy.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -90,7 +93,7 @@ const CASES: Array<[string, Broken]> = [
     source: 'pod-identity',
     // EKS Auth assumes the role as pods.eks.amazonaws.com; the trust policy's tag conditions do not match.
     sts: [{ action: 'sts:AssumeRole', resourcePrefix: ROLE, policy: 'resource' }],
-    line: new RegExp(`^sts-init: CredentialsProviderError: .*Server responded with status: 400 \\(the EKS Pod Identity agent: .*\\); fix ${escape(FILES.trustPodIdentity)}$`),
+    line: new RegExp(`^sts-init: CredentialsProviderError: Server responded with status: 400 \\(the EKS Pod Identity agent: .*\\); fix ${escape(FILES.trustPodIdentity)}$`),
   }],
   ['trust-cross-account.json: the role in the ECR account does not trust the cluster role', {
     doc: FILES.trustCrossAccount,

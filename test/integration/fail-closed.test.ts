@@ -271,7 +271,7 @@ describe('hostile answers from the local AWS never become credentials', () => {
       const elapsedMin = (Date.now() - since) / 60_000;
       expect((await readStored(dir)).AccessKeyId).toBe(good.AccessKeyId);
       expect(metric(failures, 'cred_refresher_refresh_total{kind="sts",result="success",reason="none"}')).toBe(0);
-      const reasons = failures.split('\n').filter((l) => l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
+      const reasons = failures.split('\n').filter((l) => l.startsWith('cred_refresher_refresh_total{') && l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
       if (mode === 'expired' || mode === 'year-9999') expect(reasons).toEqual(['invalid_expiry']);
       if (mode === 'truncated' || mode === 'huge') expect(reasons).toEqual(['invalid_response']);
       // Measured from the Date of each STS answer, errors included.
