@@ -142,3 +142,44 @@ describe('sts-init: a blocked ECR cache file', () => {
     expect(out.stderr.trim().split('\n').pop()).toContain(join(dir, 'ecr', 'cache.json'));
   });
 });
+
+describe('the preflight subcommand and instance metadata', () => {
+  let imds: Server;
+  let imdsUrl: string;
+  const hits: string[] = [];
+
+  beforeAll(async () => {
+    // EC2 instance metadata (IMDSv2) handing out the node role's keys; records every hit.
+    imds = createServer((req, res) => {
+      hits.push(`${req.method} ${req.url}`);
+      if (req.method === 'PUT' && req.url === '/latest/api/token') return res.end('imds-session-token');
+      if (req.url === '/latest/meta-data/iam/security-credentials/') return res.end('node-role');
+      if (req.url?.startsWith('/latest/meta-data/iam/security-credentials/node-role')) {
+        const c = fake.issueCredentials({ roleArn: 'arn:aws:iam::123456789012:role/node-role', sessionName: 'i-0123456789abcdef0' });
+        return res.end(JSON.stringify({ Code: 'Success', Type: 'AWS-HMAC', AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }));
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => imds.listen(0, '127.0.0.1', resolve));
+    imdsUrl = `http://127.0.0.1:${(imds.address() as AddressInfo).port}`;
+  });
+  afterAll(() => imds?.close());
+
+  it('with a profile whose credential_process fails, `preflight` never reaches instance metadata and does not pass (the helper\'s rule: no instance role without ECR_LOGIN_ALLOW_INSTANCE_ROLE=true)', async () => {
+    const root = await workDir('af-imds-');
+    const config = join(root, 'config');
+    await writeFile(config, '[default]\ncredential_process = /bin/false\nregion = us-east-1\n');
+    const env = cleanEnv({ ...fake.endpointEnv(), HOME: root, AWS_CONFIG_FILE: config, AWS_SDK_LOAD_CONFIG: '1', AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl });
+    hits.length = 0;
+    // The helper itself, same env: refuses, no hit (held).
+    const get = await runExe(['get'], { env: { ...env, AWS_ECR_DISABLE_CACHE: '1', ECR_LOGIN_LOG: 'off' }, stdin: '123456789012.dkr.ecr.us-east-1.amazonaws.com', file: exePath });
+    expect(get.code).toBe(1);
+    expect(hits).toEqual([]);
+    const out = await runExe(['preflight'], { env, file: exePath });
+    // Today: exit 0, "preflight: ok   sts:GetCallerIdentity arn:aws:sts::123456789012:assumed-role/node-role/…
+    // (no expected role configured: not compared)", "preflight: passed (1 checks)", after 3 IMDS requests.
+    expect(hits).toEqual([]);
+    expect(out.code, out.stdout).not.toBe(0);
+  });
+});
