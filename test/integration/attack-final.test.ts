@@ -183,3 +183,34 @@ describe('the preflight subcommand and instance metadata', () => {
     expect(out.code, out.stdout).not.toBe(0);
   });
 });
+
+describe('one line naming what to do (LOW)', () => {
+  it('an unassignable REFRESHER_LISTEN address: exit 2 and the line names the address', async () => {
+    const root = await workDir('af-listen-');
+    const tokenFile = join(root, 'token');
+    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache' });
+    const env = cleanEnv({
+      ...fake.endpointEnv(), HOME: root, AWS_REGION: 'us-east-1', AWS_ROLE_ARN: SOURCE_ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      CREDENTIALS_DIR: join(root, 'aws'), REFRESHER_LISTEN: '192.0.2.1:9101',
+    });
+    const out = await runExe([], { env, file: join(exePath, '..', 'cred-refresher') });
+    expect(out.code).toBe(2);
+    // Today: "cred-refresher: cannot listen: Error: EADDRNOTAVAIL: address not available, listen" (no address, no fix).
+    expect(out.stderr.trim().split('\n').pop()).toContain('192.0.2.1:9101');
+  });
+
+  it('a Pod Identity token file ending in a newline: one line naming the token file, not an SDK header error', async () => {
+    const root = await workDir('af-pitoken-');
+    const tokenFile = join(root, 'eks-pod-identity-token');
+    await writeFile(tokenFile, 'pod-identity-token\n');
+    const env = cleanEnv({
+      ...fake.endpointEnv(), HOME: root, AWS_REGION: 'us-east-1', CREDENTIALS_DIR: join(root, 'aws'), PREFLIGHT: 'off', STS_TIMEOUT: '10s',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9/v1/credentials', AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+    });
+    const out = await stsInit([], env);
+    expect(out.code).not.toBe(0);
+    // Today: "sts-init: CredentialsProviderError: TypeError [ERR_INVALID_CHAR]: Invalid character in header content
+    // ["Authorization"]": the file is never named.
+    expect(out.stderr.trim().split('\n').pop()).toContain(tokenFile);
+  });
+});
