@@ -214,3 +214,25 @@ describe('one line naming what to do (LOW)', () => {
     expect(out.stderr.trim().split('\n').pop()).toContain(tokenFile);
   });
 });
+
+describe('a node clock ahead of AWS (LOW)', () => {
+  it('sts-init\'s last line points at the clock (what to do), not only that the expiry is past', async () => {
+    const root = await workDir('af-skew-');
+    const tokenFile = join(root, 'token');
+    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache' });
+    // AWS two hours behind this host: every 1 h session looks expired here. (The local AWS's Date header keeps the
+    // real time, so this asks for the hint only, not for a measured skew.)
+    fake.advanceClock(-7200);
+    try {
+      const out = await stsInit([], cleanEnv({
+        ...fake.endpointEnv(), HOME: root, AWS_REGION: 'us-east-1', AWS_ROLE_ARN: SOURCE_ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        CREDENTIALS_DIR: join(root, 'aws'), PREFLIGHT: 'off', STS_TIMEOUT: '3s',
+      }));
+      expect(out.code).not.toBe(0);
+      // Today: "… last error: the new AWS credentials: expiry … is already past (now …)": nothing points at the clock.
+      expect(out.stderr.trim().split('\n').pop()).toMatch(/clock/i);
+    } finally {
+      fake.advanceClock(7200);
+    }
+  });
+});
