@@ -236,3 +236,16 @@ describe('a node clock ahead of AWS (LOW)', () => {
     }
   });
 });
+
+describe('PREFLIGHT_TIMEOUT bounds (issue 9\'s timer-overflow kind, in issue 14\'s new duration)', () => {
+  it.each(['2147484s', '99999999'])('PREFLIGHT_TIMEOUT=%s is a configuration error (exit 2, one line with the range), not a deadline that passes at once', async (value) => {
+    const env = cleanEnv({ ...fake.endpointEnv(), HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: 'AKIDX', AWS_SECRET_ACCESS_KEY: 'x', PREFLIGHT_TIMEOUT: value });
+    const out = await runExe(['preflight'], { env, file: exePath });
+    // Today: exit 1, "preflight: FAIL sts:GetCallerIdentity on * as unknown: no answer: the preflight's deadline
+    // (2147484000 ms) passed" within milliseconds: 2^31 ms and more overflow the timer to 1 ms.
+    expect(out.code, out.stdout + out.stderr).toBe(2);
+    const lines = (out.stdout + out.stderr).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/PREFLIGHT_TIMEOUT.*(range|between)/);
+  });
+});
