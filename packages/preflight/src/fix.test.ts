@@ -34,5 +34,7 @@ describe('fixForStsError', () => {
     const msg = (why: string) => `User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/t ${why}`;
     expect(fixForStsError(Object.assign(new Error(msg('with an explicit deny in a resource-based policy')), { name: 'AccessDenied' }))?.file).toBe(FILES.trustCrossAccount);
     expect(fixForStsError(Object.assign(new Error(msg('because no identity-based policy allows the sts:AssumeRole action')), { name: 'AccessDenied' }))?.file).toBe(FILES.assumeTarget);
+    // A trust policy that does not name the caller: AWS's message then says no policy kind at all.
+    expect(fixForStsError(Object.assign(new Error(msg('').trim()), { name: 'AccessDenied' }))?.file).toBe(FILES.trustCrossAccount);
   });
 });
