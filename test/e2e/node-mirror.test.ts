@@ -10,7 +10,7 @@
  * Pull times are printed for docs/nodes.md, never asserted (speed belongs to bench/).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, waitFor, type Stack } from '../support/stack.js';
+import { cachedInS3, startStack, type Stack } from '../support/stack.js';
 import { requireTools } from '../support/tools.js';
 import { requireBuilt } from '../support/exe.js';
 import { kubeletEcrAuth, nodeEnv, startBlackHole, startErrorMirror, startStalledMirror, startNode, writeHosts, type HostsConfig, type Node, type PullResult } from '../support/node.js';
@@ -80,15 +80,7 @@ describe('nodes pull ECR image names through the cache and fall back to ECR (con
     const manifest = await (await fetch(`${stack.proxy.url}/v2/team/app/manifests/v1`, {
       headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
     })).json() as { layers: Array<{ digest: string }> };
-    // Registry 3.0.0 stores a proxied blob in the request that serves it: the client has every byte before the
-    // commit (blob data, then the repository's link) is done. Only the link makes the next request a local hit.
-    const keys = await waitFor('the layers in S3, linked into the repository', async () => {
-      const found = await stack.s3Keys();
-      return manifest.layers.every((l) => found.some((k) => k.endsWith(`/repositories/team/app/_layers/sha256/${l.digest.slice(7)}/link`)))
-        ? found : undefined;
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}; registry errors: ${stack.proxy.logs().filter((l) => /error|warn/i.test(l)).slice(-8).join(' | ')}`);
-    });
+    const keys = await cachedInS3(stack, 'team/app', manifest.layers.map((l) => l.digest));
     expect(keys.filter((k) => k.includes('/blobs/')).length).toBeGreaterThanOrEqual(manifest.layers.length);
   });
 

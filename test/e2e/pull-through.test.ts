@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, waitFor, type Stack } from '../support/stack.js';
+import { cachedInS3, startStack, type Stack } from '../support/stack.js';
 import { requireTools, toolPaths } from '../support/tools.js';
 import { requireBuilt } from '../support/exe.js';
 
@@ -33,14 +33,14 @@ describe.each([
   });
 
   it('stores the blobs in S3 under docker/registry/v2/', async () => {
-    const keys = await waitFor('blobs in S3', async () => {
-      const found = (await stack.s3Keys()).filter((k) => /docker\/registry\/v2\/blobs\/sha256\//.test(k));
-      return found.length >= 4 ? found : undefined; // 3 layers + config
-    });
-    expect(keys.length).toBeGreaterThanOrEqual(4);
+    const manifest = await (await fetch(`${stack.proxy.url}/v2/team/app/manifests/v1`, {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' },
+    })).json() as { config: { digest: string }; layers: Array<{ digest: string }> };
+    const blobs = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+    const all = await cachedInS3(stack, 'team/app', blobs);
+    for (const blob of blobs) expect(all).toContain(`docker/registry/v2/blobs/sha256/${blob.slice(7, 9)}/${blob.slice(7)}/data`);
     expect(stack.s3.counts().rejected).toBe(0);
     // the layout of the setup this project replaces: its validation path holds, nothing under docker/docker/
-    const all = await stack.s3Keys();
     expect(all).toContain('docker/registry/v2/repositories/team/app/_manifests/tags/v1/current/link');
     expect(all.filter((k) => k.startsWith('docker/docker/'))).toEqual([]);
     for (const key of all.filter((k) => !k.startsWith('docker/'))) expect(key).toBe('scheduler-state.json');
@@ -51,7 +51,7 @@ describe.each([
       headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' },
     })).json() as { layers: Array<{ digest: string }> };
     const layer = manifest.layers[0]!.digest;
-    await waitFor('the layer in S3', async () => ((await stack.s3Keys()).some((k) => k.includes(layer.slice(7))) ? true : undefined));
+    await cachedInS3(stack, 'team/app', [layer]);
     const answer = await fetch(`${stack.proxy.url}/v2/team/app/blobs/${layer}`, { redirect: 'manual' });
     expect(answer.status).toBe(307);
     const location = new URL(answer.headers.get('location')!);

@@ -292,6 +292,41 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
 }
 
+/**
+ * Waits until the repository links every blob in `digests` (the link is what makes the next request a local hit,
+ * served by an S3 redirect) and returns the bucket's keys.
+ *
+ * Registry 3.0.0 writes a proxied blob to storage within the request that serves it, under the request's context:
+ * when the client closes its connection after the last byte but before the S3 commit ends, the write is abandoned
+ * (logged as "upload part: RequestCanceled: request context canceled"; distribution/distribution#4793, fixed in
+ * 3.1.0 by a detached context). containerd (and crane) close their connections once a pull is done, so on a loaded machine a
+ * layer it pulled can stay uncached, and the next request fetches it from the upstream again. That is what a
+ * second request does here: for each abandoned write (counted from the log, once each) the blob is requested again
+ * through the cache by a client that keeps its connection, until it is linked.
+ */
+export async function cachedInS3(stack: Stack, repo: string, digests: string[]): Promise<string[]> {
+  const link = (digest: string) => `/repositories/${repo}/_layers/sha256/${digest.slice(7)}/link`;
+  const abandoned = (digest: string) => stack.proxy.logs()
+    .filter((l) => l.includes(`/v2/${repo}/blobs/${digest}`) && l.includes('request context canceled')).length;
+  const retried = new Map<string, number>();
+  try {
+    return await waitFor(`the blobs of ${repo} in S3, linked into the repository`, async () => {
+      const found = await stack.s3Keys();
+      const missing = digests.filter((d) => !found.some((k) => k.endsWith(link(d))));
+      if (missing.length === 0) return found;
+      for (const digest of missing) {
+        if (abandoned(digest) <= (retried.get(digest) ?? 0)) continue;
+        retried.set(digest, (retried.get(digest) ?? 0) + 1);
+        const res = await fetch(`${stack.proxy.url}/v2/${repo}/blobs/${digest}`);
+        await res.arrayBuffer();
+      }
+      return undefined;
+    });
+  } finally {
+    if (retried.size > 0) console.log(`registry 3.0.0 abandoned the cache write of ${[...retried.values()].reduce((a, b) => a + b, 0)} blob request(s) of ${repo} after the client closed (distribution#4793); requested again`);
+  }
+}
+
 /** A throw-away key and self-signed certificate for `host` (openssl, as it comes with Debian's ca-certificates). */
 function selfSignedCert(dir: string, host: string): { key: string; cert: string; certFile: string } {
   const keyFile = join(dir, 'ecr-key.pem');

@@ -15,8 +15,11 @@ export interface PutResult {
 export interface PreflightApi {
   callerIdentity(signal: AbortSignal): Promise<{ arn: string; account: string }>;
   putObject(key: string, body: string, signal: AbortSignal): Promise<PutResult>;
-  /** The body as text. */
-  getObject(key: string, signal: AbortSignal): Promise<string>;
+  /**
+   * The body as text; with `firstByte`, only its first byte (a Range request: the question is the permission, and
+   * every answer is read within core's 64 KiB cap, which scheduler-state.json of a used cache exceeds).
+   */
+  getObject(key: string, signal: AbortSignal, opts?: { firstByte?: boolean }): Promise<string>;
   /** Keys under `prefix` (one page). */
   listObjects(prefix: string, signal: AbortSignal): Promise<string[]>;
   deleteObject(key: string, signal: AbortSignal): Promise<void>;

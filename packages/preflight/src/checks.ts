@@ -286,7 +286,7 @@ async function s3Checks(config: PreflightConfig, api: PreflightApi, call: Call, 
   // What the registry reads first at start (its proxy scheduler); a denial here is the crash loop at start.
   const stateKey = `${s3.prefix}scheduler-state.json`;
   try {
-    await call((s) => api.getObject(stateKey, s));
+    await call((s) => api.getObject(stateKey, s, { firstByte: true }));
     out.push({ status: 'ok', action: 's3:GetObject', resource: arn(stateKey), detail: 'readable' });
   } catch (err) {
     const e = err as AwsError;

@@ -31,6 +31,8 @@ describe(preflightConfig.name, () => {
     [{ PREFLIGHT_ECR_REPOSITORY: 'Up/Case' }, /is not an ECR repository name/],
     [{ REGISTRY_STORAGE_S3_BUCKET: 'ok-bucket', REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'maybe' }, /must be true or false/],
     [{ PREFLIGHT_TIMEOUT: '0s' }, /must be greater than zero/],
+    // 2^31 ms and more overflow the deadline's timer to 1 ms: bounded like STS_TIMEOUT.
+    [{ PREFLIGHT_TIMEOUT: '2147484s' }, /PREFLIGHT_TIMEOUT: "2147484s" is out of range; use between 1ms and 1h/],
   ])('refuses bad input with one line: %o', (env, message) => {
     expect(() => preflightConfig([], env)).toThrow(ConfigError);
     expect(() => preflightConfig([], env)).toThrow(message);

@@ -2,7 +2,7 @@
  * What the preflight checks, parsed once from flags and env (docs/configuration.md, "Preflight"). The S3 settings
  * use the registry's own variable names (REGISTRY_STORAGE_S3_*), so the same values configure both.
  */
-import { ConfigError, firstSet, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
+import { checkDurationBounds, ConfigError, firstSet, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
 import { parseEcrRegistry, partitionOf, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import type { Mode } from './fix.js';
 
@@ -103,6 +103,8 @@ export function preflightConfig(argv: readonly string[], env: Env, opts: { flags
   const timeoutText = get('timeout', 'PREFLIGHT_TIMEOUT');
   const timeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText, name('timeout', 'PREFLIGHT_TIMEOUT'));
   if (timeoutMs <= 0) throw new ConfigError(`${name('timeout', 'PREFLIGHT_TIMEOUT')}: must be greater than zero, got "${timeoutText}"`);
+  // At most 1 h, as STS_TIMEOUT: 2^31 ms and more would overflow the deadline's timer to 1 ms.
+  if (timeoutText !== undefined) checkDurationBounds(timeoutMs, timeoutText, name('timeout', 'PREFLIGHT_TIMEOUT'), { maxMs: 3_600_000 });
 
   return {
     region,

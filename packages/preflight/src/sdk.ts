@@ -54,10 +54,17 @@ export function createPreflightApi(config: PreflightConfig, credentials?: ApiCre
         ...(out.SSEKMSKeyId ? { kmsKeyId: out.SSEKMSKeyId } : {}),
       };
     },
-    async getObject(key, signal) {
+    async getObject(key, signal, opts) {
       const { s3: client, bucket } = needS3();
-      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-      return (await out.Body?.transformToString()) ?? '';
+      try {
+        const range = opts?.firstByte ? { Range: 'bytes=0-0' } : {};
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...range }), { abortSignal: signal });
+        return (await out.Body?.transformToString()) ?? '';
+      } catch (err) {
+        // An empty object has no byte 0: S3 answers 416 InvalidRange, after the permission check.
+        if (opts?.firstByte && (err as { name?: string }).name === 'InvalidRange') return '';
+        throw err;
+      }
     },
     async listObjects(prefix, signal) {
       const { s3: client, bucket } = needS3();
