@@ -1,0 +1,165 @@
+/**
+ * Attack review of issue-14-rest and issue-12-rest (review/ATTACK-REST.md): each test reproduces one finding and
+ * fails until it is fixed. The helper's run log, the preflight's fix-file naming for the Pod Identity target-role
+ * variant, and docs/aws-setup.md's removal of pull-through-cache rules.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordRun, RUN_LOG, RUN_OUTCOMES, RunLogReader } from '../../packages/credential-helper/src/run-log.js';
+import { fixForStsError, fixText } from '../../packages/preflight/src/fix.js';
+import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
+import { cleanEnv, repoRoot, requireBuilt, runExe } from '../support/exe.js';
+
+const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
+const FAILURE_BYTES = Object.values(RUN_OUTCOMES)
+  .filter((o) => o.result === 'failure')
+  .map((o) => o.byte);
+
+describe('helper run log', () => {
+  let fake: FakeAws;
+  let work: string;
+  beforeAll(async () => {
+    requireBuilt();
+    fake = await startFakeAws({ staticKeys: ['AKIASTATICEXAMPLE'] });
+    work = await mkdtemp(join(tmpdir(), 'attack-rest-'));
+  });
+  afterAll(async () => {
+    await fake?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  function env(dir: string, extra: Record<string, string> = {}) {
+    return cleanEnv({
+      ...fake.endpointEnv(),
+      AWS_ACCESS_KEY_ID: 'AKIASTATICEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'static-secret-value-not-for-logs',
+      AWS_ECR_CACHE_DIR: join(dir, 'ecr'),
+      ...extra,
+    });
+  }
+
+  // MEDIUM: a registry container whose helper env has a typo fails EVERY get (exit 1, "ECR_LOGIN_TIMEOUT: …"), and
+  // none of those runs reaches cred_refresher_helper_runs_total: the panel shows no failures at all during an outage
+  // that the metric exists to explain. AWS_ECR_CACHE_DIR itself is readable without the rest of the config.
+  it('a get refused for its configuration (a bad ECR_LOGIN_TIMEOUT) is counted as a failed run', async () => {
+    const dir = await mkdtemp(join(work, 'config-'));
+    expect((await runExe(['get'], { env: env(dir), stdin: HOST })).code).toBe(0); // creates ecr/, counts one run
+    const bad = await runExe(['get'], { env: env(dir, { ECR_LOGIN_TIMEOUT: 'fifteen' }), stdin: HOST });
+    expect(bad.code).not.toBe(0);
+    const runs = await readFile(join(dir, 'ecr', RUN_LOG), 'latin1');
+    expect(runs).toHaveLength(2);
+    expect(FAILURE_BYTES).toContain(runs[1]);
+  });
+
+  // LOW: a helper-runs that cred-refresher (uid 1000, owner of the directory) cannot read -- here one a `get` run as
+  // root created, 0600 root -- stops the count for good and says nothing: the uid-1000 helpers cannot append to it,
+  // the reader can neither read nor rotate it, no log line, no metric; the panel shows "no runs, no failures". The
+  // refresher owns the directory, so it could move the blocker aside (or at least report it).
+  it('a helper-runs the refresher cannot read does not stop the count for good', async () => {
+    if (process.getuid?.() !== 0 || !process.seteuid) throw new Error('needs root (seteuid) to act as uid 1000');
+    const dir = mkdtempSync(join(work, 'foreign-'));
+    chmodSync(work, 0o755);
+    chownSync(dir, 1000, 1000);
+    chmodSync(dir, 0o700);
+    expect(recordRun(dir, 'cache')).toBe(true); // as root: helper-runs is root's, 0600
+    const reader = new RunLogReader(dir);
+    process.setegid!(1000);
+    process.seteuid(1000);
+    try {
+      reader.start();
+      for (let i = 0; i < 3; i++) {
+        recordRun(dir, 'ecr'); // the registry's helper, uid 1000
+        reader.collect();
+      }
+    } finally {
+      process.seteuid(0);
+      process.setegid!(0);
+    }
+    expect(reader.totals.ecr).toBeGreaterThan(0);
+  });
+});
+
+describe('preflight fix naming', () => {
+  // MEDIUM: with the Pod Identity targetRoleArn variant (docs/aws-setup.md "b", trust-cross-account-pod-identity.json
+  // and assume-target-role-policy-pod-identity.json, new in issue-12-rest), EKS Auth assumes the cluster role and then
+  // the target role; a refusal of either hop reaches sts-init as the agent's 400. sts-init then names only
+  // trust-pod-identity.json, which may be perfectly fine, and never the two documents of the variant (fix.ts's FILES
+  // does not know them).
+  it("the agent's 400 names the Pod Identity target-role documents too", () => {
+    const err = Object.assign(new Error('Server responded with status: 400'), { name: 'CredentialsProviderError' });
+    const fix = fixForStsError(err);
+    const said = `${fix ? fixText(fix) : ''} ${fix?.why ?? ''}`;
+    expect(said).toContain('trust-pod-identity.json');
+    expect(said).toContain('trust-cross-account-pod-identity.json');
+    expect(said).toContain('assume-target-role-policy-pod-identity.json');
+  });
+});
+
+describe('docs/aws-setup.md removal, pull-through-cache rules', () => {
+  /** The `sh ptc` blocks of the doc, in order: [setup, removal]. */
+  function ptcBlocks(): string[] {
+    const doc = readFileSync(join(repoRoot, 'docs', 'aws-setup.md'), 'utf8');
+    return [...doc.matchAll(/^```sh([^\n]*)\n([\s\S]*?)^```$/gm)].filter((m) => m[1]!.split(/\s+/).includes('ptc')).map((m) => m[2]!);
+  }
+
+  /**
+   * A stub `aws` for the ECR calls of those blocks, keeping rules and repositories as files under `state`
+   * (repository names with '/' as '%'); every call is logged to state/calls.
+   */
+  function stubAws(bin: string, state: string): void {
+    writeFileSync(
+      join(bin, 'aws'),
+      `#!/bin/bash
+S=${state}
+echo "$*" >> "$S/calls"
+arg() { local k="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = "$k" ] && { echo "$2"; return; }; shift; done; }
+case "$1 $2" in
+  "ecr describe-pull-through-cache-rules") [ -e "$S/rules/$(arg --ecr-repository-prefixes "$@")" ] || exit 254 ;;
+  "ecr create-pull-through-cache-rule") touch "$S/rules/$(arg --ecr-repository-prefix "$@")" ;;
+  "ecr delete-pull-through-cache-rule") rm "$S/rules/$(arg --ecr-repository-prefix "$@")" ;;
+  "ecr describe-repositories")
+    p=$(arg --query "$@" | sed -n "s/.*starts_with(repositoryName, '\\([^']*\\)').*/\\1/p")
+    ls "$S/repos" | tr '%' '/' | grep "^$p" | tr '\\n' '\\t'; echo ;;
+  "ecr delete-repository") rm "$S/repos/$(arg --repository-name "$@" | tr '/' '%')" ;;
+  "iam put-role-policy") ;;
+  *) echo "stub aws: unexpected $*" >&2; exit 2 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+  }
+
+  // HIGH: the setup block reuses a rule that already exists (`describe … || create …`) and records nothing, yet the
+  // removal deletes every rule it finds for k8s and quay and force-deletes (images and all) every repository whose
+  // name starts with the prefix, whoever made it. Here the k8s rule and a team's k8s/team/app repository (pushed,
+  // not pulled through the rule) existed before the steps ran; the removal deletes both. The prose asks the reader to
+  // "leave out a prefix whose rule you had before", but the block does not (the namespace step got a label for
+  // exactly this), and it cannot tell a pulled-through repository from a pushed one under a rule it did create.
+  it('the removal deletes no rule and no repository that existed before the steps', () => {
+    const [setup, removal] = ptcBlocks();
+    expect(setup).toContain('create-pull-through-cache-rule');
+    expect(removal).toContain('delete-pull-through-cache-rule');
+    const root = mkdtempSync(join(tmpdir(), 'attack-rest-ptc-'));
+    try {
+      const state = join(root, 'state');
+      const bin = join(root, 'bin');
+      for (const d of [join(state, 'rules'), join(state, 'repos'), bin]) mkdirSync(d, { recursive: true });
+      stubAws(bin, state);
+      // Before the steps: someone's k8s rule, an image pulled through it, and a pushed repository under quay/.
+      writeFileSync(join(state, 'rules', 'k8s'), '');
+      writeFileSync(join(state, 'repos', 'k8s%pause'), '');
+      writeFileSync(join(state, 'repos', 'quay%team%app'), '');
+      // The steps: setup, then a first pull through the new quay rule, then the removal.
+      const script = `set -euo pipefail\nfill() { :; }\nROLE=r WORK=${root}\n${setup}\ntouch ${state}/repos/quay%prometheus%node-exporter\n${removal}`;
+      execFileSync('bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(readdirSync(join(state, 'rules')).sort()).toEqual(['k8s']);
+      expect(readdirSync(join(state, 'repos')).sort()).toEqual(['k8s%pause', 'quay%team%app']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
