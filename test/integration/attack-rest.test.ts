@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun, RUN_LOG, RUN_OUTCOMES, RunLogReader } from '../../packages/credential-helper/src/run-log.js';
-import { fixForStsError, fixText } from '../../packages/preflight/src/fix.js';
+import { fixFor, fixForStsError, fixText } from '../../packages/preflight/src/fix.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { cleanEnv, repoRoot, requireBuilt, runExe } from '../support/exe.js';
 
@@ -97,9 +97,25 @@ describe('preflight fix naming', () => {
     expect(said).toContain('trust-cross-account-pod-identity.json');
     expect(said).toContain('assume-target-role-policy-pod-identity.json');
   });
+
+  // MEDIUM: AWS names the kind of policy that refused ("Troubleshoot access denied error messages" in the IAM User
+  // Guide): besides identity- and resource-based policies, a VPC endpoint policy (an S3 gateway endpoint with a
+  // policy, common on locked-down EKS VPCs), a service control policy or a resource control policy. None of them is a
+  // file of this repository, yet blamedPolicy() knows none of them, so the preflight sends the operator to
+  // s3-cache-policy.json statement S3Cache..., a document that already allows the action.
+  it.each([
+    ['with an explicit deny in a VPC endpoint policy'],
+    ['because no VPC endpoint policy allows the s3:PutObject action'],
+    ['with an explicit deny in a service control policy'],
+    ['because no resource control policy allows the s3:PutObject action'],
+  ])('a denial "%s" does not name s3-cache-policy.json', (because) => {
+    const message = `User: arn:aws:sts::111122223333:assumed-role/cache-role/s is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::bucket/docker/x" ${because}`;
+    const fix = fixFor('s3:PutObject', message, 'same-account');
+    expect(fixText(fix)).not.toContain('s3-cache-policy.json');
+  });
 });
 
-describe('docs/aws-setup.md removal, pull-through-cache rules', () => {
+describe('docs/aws-setup.md removal', () => {
   /** The `sh ptc` blocks of the doc, in order: [setup, removal]. */
   function ptcBlocks(): string[] {
     const doc = readFileSync(join(repoRoot, 'docs', 'aws-setup.md'), 'utf8');
@@ -158,6 +174,53 @@ esac
       execFileSync('bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
       expect(readdirSync(join(state, 'rules')).sort()).toEqual(['k8s']);
       expect(readdirSync(join(state, 'repos')).sort()).toEqual(['k8s%pause', 'quay%team%app']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  // HIGH, same kind: step 3 reuses a bucket that exists (`head-bucket || create-bucket`; the doc invites it: "an
+  // existing bucket of that setup keeps serving", "Migrating a bucket …"), then the removal empties and deletes
+  // whatever bucket has that name, with everything in it. The same holds for the IAM role (step 4 updates an existing
+  // role's trust, the removal deletes the role and all its inline policies), a Pod Identity association that was
+  // there, and the image repository.
+  it('the removal keeps a bucket that existed before step 3', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'aws-setup.md'), 'utf8');
+    const after = (heading: string) => /^```sh[^\n]*\n([\s\S]*?)^```$/m.exec(doc.slice(doc.indexOf(heading)))![1]!;
+    const step3 = after('\n## 3. The S3 bucket');
+    const removal = after('\n## Remove');
+    expect(step3).toContain('create-bucket');
+    expect(removal).toContain('delete-bucket');
+    const root = mkdtempSync(join(tmpdir(), 'attack-rest-bucket-'));
+    try {
+      const state = join(root, 'state');
+      const bin = join(root, 'bin');
+      for (const d of [state, bin]) mkdirSync(d, { recursive: true });
+      for (const tool of ['helm', 'kubectl', 'docker']) writeFileSync(join(bin, tool), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      writeFileSync(
+        join(bin, 'aws'),
+        `#!/bin/bash
+S=${state}
+case "$1 $2" in
+  "s3api head-bucket") [ -e "$S/bucket" ] || exit 254 ;;
+  "s3api create-bucket") mkdir "$S/bucket" ;;
+  "s3api delete-bucket") rmdir "$S/bucket" ;;
+  "s3 rm") rm -f "$S"/bucket/* ;;
+  "iam get-role") exit 254 ;;
+  "eks list-pod-identity-associations") echo None ;;
+  *) ;;
+esac
+`,
+        { mode: 0o755 },
+      );
+      // Before the steps: the bucket of the setup this project replaces, with its cached data and another key.
+      mkdirSync(join(state, 'bucket'));
+      writeFileSync(join(state, 'bucket', 'scheduler-state.json'), '{}');
+      writeFileSync(join(state, 'bucket', 'reports%2026.csv'), 'a,b');
+      const vars = 'AWS_REGION=eu-west-2 BUCKET=b RELEASE=r NS=n SA=s ROLE=r CLUSTER=c IMAGE_REPO=i ACCOUNT_ID=111122223333';
+      const script = `set -euo pipefail\nfill() { :; }\n${vars}\nWORK=${join(root, 'work')}\nmkdir -p "$WORK"\n${step3}\n${removal}`;
+      execFileSync('bash', ['-c', script], { cwd: repoRoot, env: { PATH: `${bin}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(readdirSync(join(state, 'bucket')).sort()).toEqual(['reports%2026.csv', 'scheduler-state.json']);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
