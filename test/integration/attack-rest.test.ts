@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun, RUN_LOG, RUN_OUTCOMES, RunLogReader } from '../../packages/credential-helper/src/run-log.js';
+import { parse } from 'yaml';
+import { preflightConfig } from '../../packages/preflight/src/config.js';
 import { fixFor, fixForStsError, fixText } from '../../packages/preflight/src/fix.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { cleanEnv, repoRoot, requireBuilt, runExe } from '../support/exe.js';
@@ -96,6 +98,21 @@ describe('preflight fix naming', () => {
     expect(said).toContain('trust-pod-identity.json');
     expect(said).toContain('trust-cross-account-pod-identity.json');
     expect(said).toContain('assume-target-role-policy-pod-identity.json');
+  });
+
+  // MEDIUM: in the Pod Identity targetRoleArn variant (docs/aws-setup.md "b": overlays/pod-identity.yaml +
+  // ecr-other-account.yaml) the pod IS the target role of the ECR account, reaching the cluster account's bucket
+  // through bucket-policy-cross-account.json, which that block puts. The preflight decides its mode from
+  // TARGET_ROLE_ARN alone (unset there: EKS does the hop), so it runs as 'same-account' and an S3 denial without a
+  // policy kind (S3 gives none to another account's principal) names s3-cache-policy.json, never the bucket policy
+  // the variant deployed.
+  it('with the Pod Identity target-role overlay, an S3 denial names bucket-policy-cross-account.json', () => {
+    const overlay = parse(readFileSync(join(repoRoot, 'chart-values', 'overlays', 'ecr-other-account.yaml'), 'utf8'));
+    const stsInit = (overlay.initContainers as Array<{ name: string; env: Array<{ name: string; value: string }> }>).find((c) => c.name === 'sts-init')!;
+    const env = Object.fromEntries(stsInit.env.map((e) => [e.name, e.value]));
+    const config = preflightConfig([], env, { flags: false });
+    const message = 'Access Denied';
+    expect(fixText(fixFor('s3:PutObject', message, config.mode))).toContain('bucket-policy-cross-account.json');
   });
 
   // MEDIUM: AWS names the kind of policy that refused ("Troubleshoot access denied error messages" in the IAM User
