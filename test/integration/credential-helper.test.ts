@@ -2,11 +2,13 @@
  * The built executable, run as the registry runs it (`docker-credential-ecr-login get`, host on stdin), against a
  * local STS/ECR over real HTTP with the real AWS SDK inside. Each behaviour the helper promises beyond v0.12.0 is here.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RUN_LOG, RunLogReader } from '../../packages/credential-helper/src/run-log.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 
@@ -117,6 +119,56 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     // One outcome byte per run ('e': fetched from ECR), none lost to the 50 concurrent appends; mode exactly 0600.
     expect(await readFile(join(dir, 'ecr', 'helper-runs'), 'latin1')).toBe('e'.repeat(50));
     expect((await stat(join(dir, 'ecr', 'helper-runs'))).mode & 0o7777).toBe(0o600);
+  });
+
+  it('a get refused for its configuration (a bad ECR_LOGIN_TIMEOUT) is counted as a failed run, outcome config', async () => {
+    // A typo in the registry's helper env fails every pull: that is the outage the run metric exists to show.
+    const dir = await freshDir();
+    expect((await runExe(['get'], { env: staticEnv(dir), stdin: HOST })).code).toBe(0); // creates ecr/, counts one run
+    const bad = await runExe(['get'], { env: staticEnv(dir, { ECR_LOGIN_TIMEOUT: 'fifteen' }), stdin: HOST });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^ECR_LOGIN_TIMEOUT: /);
+    // Not counted: another verb, and a get whose env turns counting off.
+    expect((await runExe(['list'], { env: staticEnv(dir, { ECR_LOGIN_TIMEOUT: 'fifteen' }) })).code).not.toBe(0);
+    expect((await runExe(['get'], { env: staticEnv(dir, { ECR_LOGIN_TIMEOUT: 'fifteen', ECR_LOGIN_COUNT_RUNS: 'false' }), stdin: HOST })).code).toBe(1);
+    expect(await readFile(join(dir, 'ecr', 'helper-runs'), 'latin1')).toBe('eg');
+  });
+
+  // Collects run every 10 s AND at every scrape, so two can be milliseconds apart (a scrape right after the timer,
+  // two Prometheus replicas); a helper descheduled between its open and its write (CPU-throttled pod) must still be
+  // counted (review/ATTACK-REST.md finding 5). strace stops the built helper right after it opened and fstat'ed
+  // helper-runs.
+  it('a helper stopped between its open and its write across two collects is still counted', async () => {
+    const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => { try { execFileSync(p, ['-V'], { stdio: 'ignore' }); return true; } catch { return false; } });
+    if (!strace) throw new Error('needs strace (apt-get install strace) to stop the helper between open and write');
+    const dir = await freshDir();
+    const runs = join(dir, RUN_LOG);
+    writeFileSync(runs, 'c'.repeat(4096), { mode: 0o600 }); // earlier runs: the next collect rotates
+    const reader = new RunLogReader(dir);
+    reader.start();
+    const child = spawn(strace, ['-f', '-qq', '-o', '/dev/null', '-P', runs, '-e', 'trace=statx,fstat,newfstatat', '-e', 'inject=statx,fstat,newfstatat:signal=SIGSTOP', exePath, 'get'], {
+      env: cleanEnv({ AWS_ECR_CACHE_DIR: dir }),
+      stdio: ['ignore', 'pipe', 'pipe'], // empty stdin: a bad_input run, no AWS needed
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let helper: number | undefined;
+    for (let i = 0; i < 500 && helper === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20)); // polling a condition (the helper's stop), with a bound
+      try {
+        const pid = Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).split('\n')[0]);
+        if (/^State:\s+[tT]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) helper = pid;
+      } catch {
+        /* not started yet */
+      }
+    }
+    expect(helper, 'the helper stopped at its fstat of helper-runs').toBeDefined();
+    reader.collect(); // the timer: reads to the end, renames helper-runs to helper-runs.1
+    reader.collect(); // a scrape: finishes helper-runs.1 and unlinks it
+    process.kill(helper!, 'SIGCONT');
+    expect(await exited).toBe(1); // strace exits with the helper's status: 1, no server URL (bad_input)
+    reader.collect();
+    reader.collect();
+    expect(reader.totals.bad_input).toBe(1);
   });
 
   it('counting runs never fails a get: helper-runs as a FIFO, a symbolic link, a directory or a full file', async () => {

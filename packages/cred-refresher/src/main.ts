@@ -46,7 +46,8 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   });
   // The helper's run outcomes, in the shared ECR cache directory: read at each scrape and every 10 s besides, so the
   // file is rotated long before the helper's cap even in a failure storm with no scrape.
-  const helperRuns = new RunLogReader(config.ecrCacheDir);
+  // A blocker in its place is removed or reported, one line each time (run-log.ts).
+  const helperRuns = new RunLogReader(config.ecrCacheDir, undefined, (line) => log.warn(`helper runs: ${line}`));
   helperRuns.start();
   const collectRuns = setInterval(() => helperRuns.collect(), HELPER_RUNS_COLLECT_MS).unref();
   refresher = new Refresher(config, {

@@ -1,4 +1,4 @@
-/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: seven families. */
+/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: eight families. */
 import { RUN_OUTCOMES, type RunOutcome } from '@ecr-proxy/credential-helper';
 
 export type Kind = 'sts' | 'ecr';
@@ -13,6 +13,8 @@ export interface Snapshot {
   ecrTokens: Array<{ registry: string; expiresAt: number | undefined }>;
   /** `get` runs of the helper by outcome since this process started (run-log.ts); the family is left out without. */
   helperRuns?: Readonly<Record<RunOutcome, number>>;
+  /** Runs cannot be counted: something the reader cannot remove blocks helper-runs or its rotation (run-log.ts). */
+  helperRunsBlocked?: boolean;
 }
 
 const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -75,6 +77,8 @@ export class Metrics {
       for (const [outcome, { result }] of Object.entries(RUN_OUTCOMES)) {
         out.push(`cred_refresher_helper_runs_total${labels({ result, outcome })} ${snapshot.helperRuns[outcome as RunOutcome] ?? 0}`);
       }
+      family('cred_refresher_helper_runs_blocked', 'gauge', 'The helper runs cannot be counted (1): something cred-refresher cannot remove blocks helper-runs or its rotation; the log line says what.');
+      out.push(`cred_refresher_helper_runs_blocked ${snapshot.helperRunsBlocked ? 1 : 0}`);
     }
     return out.join('\n') + '\n';
   }

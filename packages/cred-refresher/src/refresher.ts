@@ -22,7 +22,7 @@ export interface RefresherDeps {
   ecrFetcher: (credentials: () => Promise<TemporaryCredentials>) => FetchToken;
   random?: () => number;
   /** The helper's run outcomes (credential-helper's run-log.ts), collected at each scrape; absent: not exported. */
-  helperRuns?: { collect(): void; readonly totals: Readonly<Record<RunOutcome, number>> };
+  helperRuns?: { collect(): void; readonly totals: Readonly<Record<RunOutcome, number>>; readonly blocked?: string | undefined };
 }
 
 export type RefresherSettings = Pick<
@@ -181,7 +181,7 @@ export class Refresher {
           registry: registry.host,
           expiresAt: keeper.current ? Date.parse(keeper.current.ExpiresAt) : undefined,
         })),
-        ...(this.deps.helperRuns ? { helperRuns: this.deps.helperRuns.totals } : {}),
+        ...(this.deps.helperRuns ? { helperRuns: this.deps.helperRuns.totals, helperRunsBlocked: this.deps.helperRuns.blocked !== undefined } : {}),
       },
       this.deps.clock.now(),
     );

@@ -51,6 +51,17 @@ function allowInstanceRole(env: Env): boolean {
   return booleanFrom(firstSet(env, 'ECR_LOGIN_ALLOW_INSTANCE_ROLE'), 'ECR_LOGIN_ALLOW_INSTANCE_ROLE');
 }
 
+/**
+ * Where `get` counts its runs (HelperConfig.runLogDir), read from the env alone and never throwing, so that a `get`
+ * refused for the rest of its configuration is counted too: the cache directory when AWS_ECR_CACHE_DIR names it and
+ * the cache is on, unless ECR_LOGIN_COUNT_RUNS is `false` (any other value counts: a typo there is itself the error
+ * worth counting).
+ */
+export function runLogDirFromEnv(env: Env): string | undefined {
+  if (env.AWS_ECR_DISABLE_CACHE || firstSet(env, 'ECR_LOGIN_COUNT_RUNS') === 'false' || !firstSet(env, 'AWS_ECR_CACHE_DIR')) return undefined;
+  return defaultCacheDir(env);
+}
+
 export function helperConfigFromEnv(env: Env): HelperConfig {
   const allowedRegistries = listFrom(env.ECR_LOGIN_ALLOWED_REGISTRIES);
   for (const id of allowedRegistries) {
@@ -66,11 +77,11 @@ export function helperConfigFromEnv(env: Env): HelperConfig {
   if (logSetting === 'stderr' || logSetting === 'off') target = logSetting;
   else if (logSetting) target = { file: logSetting };
   else target = cacheDir ? { file: join(cacheDir, 'log', 'ecr-login.log') } : 'stderr';
-  const countRuns = booleanFrom(firstSet(env, 'ECR_LOGIN_COUNT_RUNS') ?? 'true', 'ECR_LOGIN_COUNT_RUNS');
+  booleanFrom(firstSet(env, 'ECR_LOGIN_COUNT_RUNS') ?? 'true', 'ECR_LOGIN_COUNT_RUNS'); // checked; runLogDirFromEnv reads it
   const cacheOn = !env.AWS_ECR_DISABLE_CACHE;
   return {
     cacheDir: cacheOn ? cacheDir : undefined,
-    runLogDir: cacheOn && countRuns && firstSet(env, 'AWS_ECR_CACHE_DIR') ? cacheDir : undefined,
+    runLogDir: runLogDirFromEnv(env),
     ignoreCredsStorage: env.AWS_ECR_IGNORE_CREDS_STORAGE === 'true',
     allowedRegistries,
     timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000, { minMs: 100, maxMs: 3_600_000 }),

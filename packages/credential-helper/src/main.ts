@@ -2,7 +2,7 @@
 import { armWatchdog, ConfigError, killChildrenOnExit, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
 import { resolveIdentity } from './cache-key.js';
-import { helperConfigFromEnv, type HelperConfig } from './config.js';
+import { helperConfigFromEnv, runLogDirFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
 import { runProtocol, type Outcome } from './protocol.js';
@@ -34,7 +34,12 @@ export async function helperMain(
   try {
     config = helperConfigFromEnv(env);
   } catch (err) {
-    if (err instanceof ConfigError) return { stdout: `${err.message}\n`, exitCode: 1 };
+    if (err instanceof ConfigError) {
+      // Counted as a failed run, else a typo in the registry's env would fail every pull and show no failure at all.
+      const dir = args.length === 1 && args[0] === 'get' ? runLogDirFromEnv(env) : undefined;
+      if (dir) recordRun(dir, 'config');
+      return { stdout: `${err.message}\n`, exitCode: 1 };
+    }
     throw err;
   }
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });

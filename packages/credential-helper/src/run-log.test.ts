@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, constants } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,21 +82,34 @@ describe(RunLogReader.name, () => {
     expect(reader.totals).toMatchObject({ cache: 2, ecr: 0, not_allowed: 1 });
   });
 
-  it('rotates past the threshold and still counts a byte written to the old file after the rename', () => {
+  it('rotates past the threshold and still counts a byte written to the old file after the rename, however many collects later', () => {
     const reader = new RunLogReader(dir, 4);
     reader.start();
     for (let i = 0; i < 5; i++) recordRun(dir, 'cache');
-    // A helper that opened the file before the rotation and writes after it.
+    // A helper that opened the file before the rotation and writes after it (a descheduled, CPU-throttled pod),
+    // with two collects in between: the timer's and a scrape's, milliseconds apart.
     const late = openSync(file(), constants.O_WRONLY | constants.O_APPEND);
     reader.collect();
     expect(existsSync(file())).toBe(false);
     expect(existsSync(`${file()}.1`)).toBe(true);
+    reader.collect();
+    expect(existsSync(`${file()}.1`)).toBe(true); // kept until the next rotation
     writeSync(late, 's');
     closeSync(late);
     recordRun(dir, 'ecr'); // the new file
     reader.collect();
-    expect(existsSync(`${file()}.1`)).toBe(false);
     expect(reader.totals).toMatchObject({ cache: 5, stale_cache: 1, ecr: 1 });
+    // The next rotation reads what is left of helper-runs.1 before renaming over it: one rotated file at most.
+    const late2 = openSync(file(), constants.O_WRONLY | constants.O_APPEND);
+    for (let i = 0; i < 4; i++) recordRun(dir, 'ecr');
+    reader.collect();
+    writeSync(late2, 'd');
+    closeSync(late2);
+    reader.collect();
+    reader.collect();
+    expect(readFileSync(`${file()}.1`, 'latin1')).toBe('eeeeed');
+    expect(existsSync(file())).toBe(false);
+    expect(reader.totals).toMatchObject({ cache: 5, stale_cache: 1, ecr: 5, deadline: 1 });
   });
 
   it('stays bounded in a storm: the files never exceed cap + rotated file, whatever is written', () => {
@@ -115,14 +128,81 @@ describe(RunLogReader.name, () => {
     expect(recorded).toBeLessThan(20 * 500); // past the cap between two reads, runs go uncounted rather than grow the file
   });
 
-  it('a missing directory or a FIFO in place of the file reads as nothing', () => {
-    const reader = new RunLogReader(join(dir, 'missing'));
+  it('a missing directory reads as nothing and is no problem', () => {
+    const reports: string[] = [];
+    const reader = new RunLogReader(join(dir, 'missing'), undefined, (line) => reports.push(line));
     reader.start();
     reader.collect();
-    execFileSync('mkfifo', [file()]);
-    const fifo = new RunLogReader(dir);
-    fifo.start();
-    fifo.collect();
-    expect(Object.values(fifo.totals).every((n) => n === 0)).toBe(true);
+    expect(Object.values(reader.totals).every((n) => n === 0)).toBe(true);
+    expect(reader.blocked).toBeUndefined();
+    expect(reports).toEqual([]);
+  });
+
+  // A helper-runs the helpers cannot append to and the reader cannot read would stop the count for good, silently.
+  it.each<[string, () => void]>([
+    ['a FIFO', () => void execFileSync('mkfifo', [file()])],
+    ['a directory', () => mkdirSync(file())],
+    ['a symbolic link', () => symlinkSync(join(dir, 'elsewhere'), file())],
+  ])('%s at helper-runs is removed and reported once; runs are counted again', (what, block) => {
+    const reports: string[] = [];
+    const reader = new RunLogReader(dir, undefined, (line) => reports.push(line));
+    reader.start();
+    block();
+    reader.collect();
+    recordRun(dir, 'ecr');
+    reader.collect();
+    expect(reader.totals.ecr).toBe(1);
+    expect(reader.blocked).toBeUndefined();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain(`${file()} was ${what}`);
+  });
+
+  it('a helper-runs another user made (0600 root) does not stop the count of the uid-1000 helpers for good', () => {
+    if (process.getuid?.() !== 0 || !process.seteuid || !process.setegid) throw new Error('needs root (seteuid) to act as uid 1000');
+    chmodSync(dir, 0o700);
+    chownSync(dir, 1000, 1000); // the chart's volume: the refresher (uid 1000) owns the cache directory
+    expect(recordRun(dir, 'cache')).toBe(true); // a get run as root: helper-runs is root's, 0600
+    const reports: string[] = [];
+    const reader = new RunLogReader(dir, undefined, (line) => reports.push(line));
+    process.setegid(1000);
+    process.seteuid(1000);
+    try {
+      reader.start();
+      for (let i = 0; i < 3; i++) {
+        recordRun(dir, 'ecr'); // the registry's helper, uid 1000
+        reader.collect();
+      }
+    } finally {
+      process.seteuid(0);
+      process.setegid(0);
+    }
+    expect(reader.totals.ecr).toBe(3);
+    expect(reports).toEqual([`${file()} was not readable by this user, which the credential helper cannot append to; removed it so that runs are counted again`]);
+    expect(statSync(file()).uid).toBe(1000);
+  });
+
+  it('a directory at helper-runs.1 does not stop rotation; a non-empty one it cannot remove is reported and exported as blocked', () => {
+    const reports: string[] = [];
+    const reader = new RunLogReader(dir, 4, (line) => reports.push(line));
+    reader.start();
+    mkdirSync(`${file()}.1`);
+    for (let i = 0; i < 4; i++) recordRun(dir, 'cache');
+    reader.collect();
+    expect(statSync(`${file()}.1`).isFile()).toBe(true); // the empty directory went, the rotation happened
+    expect(reader.blocked).toBeUndefined();
+
+    for (let i = 0; i < 4; i++) recordRun(dir, 'cache');
+    rmSync(`${file()}.1`);
+    mkdirSync(`${file()}.1`);
+    writeFileSync(join(`${file()}.1`, 'keep'), '');
+    reader.collect();
+    reader.collect();
+    expect(reader.blocked).toMatch(/^cannot rotate .*helper-runs to .*helper-runs\.1 \(ENOTEMPTY\): remove /);
+    expect(reports.filter((r) => r === reader.blocked)).toHaveLength(1); // one line, not one per collect
+    expect(reader.totals.cache).toBe(8); // still counted up to the cap
+    rmSync(`${file()}.1`, { recursive: true });
+    reader.collect();
+    expect(reader.blocked).toBeUndefined();
+    expect(existsSync(file())).toBe(false);
   });
 });

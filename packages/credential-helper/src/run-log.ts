@@ -12,7 +12,7 @@
  *     with O_NOFOLLOW | O_NONBLOCK and written only when it is a regular file (a planted FIFO or link is ignored);
  *   - the mode is exactly 0600 whatever the umask (fchmod when the created file differs), as the token cache's.
  */
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const RUN_LOG = 'helper-runs';
@@ -34,6 +34,7 @@ export const RUN_OUTCOMES = {
   ecr_error: { byte: 'f', result: 'failure' },
   deadline: { byte: 'd', result: 'failure' },
   error: { byte: 'x', result: 'failure' },
+  config: { byte: 'g', result: 'failure' },
 } as const satisfies Record<string, { byte: string; result: 'success' | 'failure' }>;
 
 export type RunOutcome = keyof typeof RUN_OUTCOMES;
@@ -76,16 +77,20 @@ export function countRuns(bytes: Uint8Array, into: RunCounts): void {
   }
 }
 
+type Read = { bytes: Uint8Array; ino: number; end: number } | { missing: true } | { blocked: string };
+
 /**
- * Reads `path` from `offsetFor(inode)` to its end (at most `limit` bytes); a missing or non-regular file reads as
- * nothing. The inode tells a file the reader has seen from one a helper created after a rotation.
+ * Reads `path` from `offsetFor(inode)` to its end (at most `limit` bytes). `missing`: nothing there (ENOENT);
+ * `blocked`: something there that is not a regular file this process can read (a FIFO, a directory, a symbolic link,
+ * another user's 0600 file), with a few words saying what. The inode tells a file the reader has seen from one a
+ * helper created after a rotation.
  */
-function readFrom(path: string, offsetFor: (ino: number) => number, limit: number): { bytes: Uint8Array; ino: number; end: number } | undefined {
+function readFrom(path: string, offsetFor: (ino: number) => number, limit: number): Read {
   let fd: number | undefined;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
+    if (!st.isFile()) return { blocked: st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file' };
     const start = Math.min(offsetFor(st.ino), st.size);
     const buf = Buffer.alloc(Math.max(0, Math.min(st.size - start, limit)));
     let n = 0;
@@ -95,35 +100,64 @@ function readFrom(path: string, offsetFor: (ino: number) => number, limit: numbe
       n += got;
     }
     return { bytes: buf.subarray(0, n), ino: st.ino, end: start + n };
-  } catch {
-    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { missing: true };
+    return { blocked: code === 'ELOOP' ? 'a symbolic link' : code === 'EACCES' || code === 'EPERM' ? 'not readable by this user' : `unreadable (${code ?? 'error'})` };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
 
-function unlinkQuietly(path: string): void {
+/**
+ * Removes what is at `path`, whatever it is but a non-empty directory (unlink does not follow a link, and needs only
+ * the directory's write permission, which the refresher has: it owns the cache directory). Returns why it could not.
+ */
+function clear(path: string): string | undefined {
   try {
     unlinkSync(path);
-  } catch {
-    /* already gone */
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code !== 'EISDIR' && code !== 'EPERM') return code ?? 'error';
+  }
+  try {
+    rmdirSync(path); // an empty directory; a non-empty one is left to the operator (a recursive delete is not ours to do)
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'error';
   }
 }
 
 /**
  * The reader side (cred-refresher): `collect()` adds the runs appended since the last call to `totals` and rotates
- * the file once RUN_LOG_ROTATE_BYTES have been read (rename to `helper-runs.1`, finished and removed at the next
- * call, so a helper that opened the file just before the rename still has its byte counted). `start()` (else the
- * first collect) begins at the end of what is there: after a restart, runs already exported are not counted again.
+ * the file once RUN_LOG_ROTATE_BYTES have been read: renamed over `helper-runs.1`, whose rest is read first.
+ * `helper-runs.1` stays until that next rotation and is read at every call, so a helper that opened the file just
+ * before a rename still has its byte counted however many collects pass before it writes (unless 4 KiB of other
+ * runs and a second rotation pass first); there is never more than one rotated file. `start()` (else the first
+ * collect) begins at the end of what is there: after a restart, runs already exported are not counted again.
+ *
+ * Something the helpers cannot append to and the reader cannot read at `helper-runs` (another user's 0600 file, a
+ * FIFO, a directory) or at `helper-runs.1` (which would make every rotation fail) would stop the count for good:
+ * the reader removes it (an empty directory too), and reports each such event through `onProblem` (one line, once
+ * per distinct problem); what it cannot remove (a non-empty directory) sets `blocked`, exported as a gauge.
  */
 export class RunLogReader {
   readonly totals: Record<RunOutcome, number>;
+  /** Why runs cannot be counted right now (one line); undefined while they are. */
+  blocked: string | undefined;
   private readonly path: string;
   private current: { ino: number; offset: number } | undefined;
   private rotated: { ino: number; offset: number } | undefined;
   private started = false;
+  private lastReported: string | undefined;
 
-  constructor(dir: string, private readonly rotateBytes = RUN_LOG_ROTATE_BYTES) {
+  constructor(
+    dir: string,
+    private readonly rotateBytes = RUN_LOG_ROTATE_BYTES,
+    private readonly onProblem: (line: string) => void = () => {},
+  ) {
     this.path = join(dir, RUN_LOG);
     this.totals = Object.fromEntries(Object.keys(RUN_OUTCOMES).map((k) => [k, 0])) as Record<RunOutcome, number>;
   }
@@ -131,36 +165,81 @@ export class RunLogReader {
   start(): void {
     if (this.started) return;
     this.started = true;
+    let problem: string | undefined;
     const there = readFrom(this.path, () => Number.MAX_SAFE_INTEGER, 0);
-    if (there) this.current = { ino: there.ino, offset: there.end };
-    unlinkQuietly(`${this.path}.1`);
+    if ('blocked' in there) problem = this.unblock(this.path, there.blocked);
+    else if ('ino' in there) this.current = { ino: there.ino, offset: there.end };
+    // What is rotated was counted by a previous refresher, or never will be: it goes.
+    const old = clear(`${this.path}.1`);
+    problem ??= old && `cannot remove ${this.path}.1 (${old}): rotation will fail`;
+    this.settle(problem);
   }
 
   collect(): void {
     if (!this.started) return this.start();
     const counts: RunCounts = {};
+    let problem: string | undefined;
     if (this.rotated) {
-      const { ino, offset } = this.rotated;
-      const rest = readFrom(`${this.path}.1`, (found) => (found === ino ? offset : Number.MAX_SAFE_INTEGER), RUN_LOG_MAX_BYTES);
-      if (rest) countRuns(rest.bytes, counts);
-      this.rotated = undefined;
-      unlinkQuietly(`${this.path}.1`);
+      const { ino } = this.rotated;
+      const rest = readFrom(`${this.path}.1`, (found) => (found === ino ? this.rotated!.offset : Number.MAX_SAFE_INTEGER), RUN_LOG_MAX_BYTES);
+      if ('bytes' in rest && rest.ino === ino) {
+        countRuns(rest.bytes, counts);
+        this.rotated = { ino, offset: rest.end };
+      } else {
+        this.rotated = undefined; // removed or replaced by someone else: nothing more of ours arrives there
+      }
     }
     const seen = this.current;
     const fresh = readFrom(this.path, (ino) => (seen && seen.ino === ino ? seen.offset : 0), RUN_LOG_MAX_BYTES);
-    if (fresh) {
+    if ('blocked' in fresh) {
+      this.current = undefined;
+      problem = this.unblock(this.path, fresh.blocked);
+    } else if ('bytes' in fresh) {
       countRuns(fresh.bytes, counts);
       this.current = { ino: fresh.ino, offset: fresh.end };
-      if (fresh.end >= this.rotateBytes) {
-        try {
-          renameSync(this.path, `${this.path}.1`);
-          this.rotated = this.current;
-          this.current = undefined;
-        } catch {
-          /* rotated at a later call */
-        }
-      }
+      if (fresh.end >= this.rotateBytes) problem = this.rotate();
+    } else {
+      this.current = undefined;
     }
     for (const [k, n] of Object.entries(counts)) this.totals[k as RunOutcome] += n;
+    this.settle(problem);
+  }
+
+  /** Renames the file over `helper-runs.1`, once the rest of that has been read (collect just did). */
+  private rotate(): string | undefined {
+    const to = `${this.path}.1`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        renameSync(this.path, to);
+        this.rotated = this.current;
+        this.current = undefined;
+        return undefined;
+      } catch (err) {
+        // A directory (or anything rename cannot replace) at helper-runs.1: removed, then one more try.
+        const why = attempt === 0 ? clear(to) : (err as NodeJS.ErrnoException).code ?? 'error';
+        if (why) return `cannot rotate ${this.path} to ${to} (${why}): remove ${to}; past 64 KiB runs go uncounted`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Removes a blocker at `path`; returns the problem left, if any. Reports the removal itself too. */
+  private unblock(path: string, what: string): string | undefined {
+    const why = clear(path);
+    if (why) return `${path} is ${what} and cannot be removed (${why}): helper runs are not counted until it is`;
+    this.report(`${path} was ${what}, which the credential helper cannot append to; removed it so that runs are counted again`);
+    return undefined;
+  }
+
+  private settle(problem: string | undefined): void {
+    this.blocked = problem;
+    if (problem) this.report(problem);
+    else this.lastReported = undefined;
+  }
+
+  private report(line: string): void {
+    if (line === this.lastReported) return;
+    this.lastReported = line;
+    this.onProblem(line);
   }
 }
