@@ -93,7 +93,7 @@ const CASES: Array<[string, Broken]> = [
     source: 'pod-identity',
     // EKS Auth assumes the role as pods.eks.amazonaws.com; the trust policy's tag conditions do not match.
     sts: [{ action: 'sts:AssumeRole', resourcePrefix: ROLE, policy: 'resource' }],
-    line: new RegExp(`^sts-init: CredentialsProviderError: Server responded with status: 400 \\(the EKS Pod Identity agent: .*\\); fix ${escape(FILES.trustPodIdentity)}$`),
+    line: new RegExp(`^sts-init: CredentialsProviderError: Server responded with status: 400 \\(the EKS Pod Identity agent: .*\\); fix ${escape(FILES.trustPodIdentity)}; with the association's targetRoleArn: ${escape(FILES.trustCrossAccountPodIdentity)} or ${escape(FILES.assumeTargetPodIdentity)}$`),
   }],
   ['trust-cross-account.json: the role in the ECR account does not trust the cluster role', {
     doc: FILES.trustCrossAccount,

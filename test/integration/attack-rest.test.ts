@@ -1,72 +1,14 @@
 /**
  * Attack review of issue-14-rest and issue-12-rest (review/ATTACK-REST.md): each test reproduces one finding and
- * fails until it is fixed. The helper's run log, the preflight's fix-file naming for the Pod Identity target-role
- * variant, and docs/aws-setup.md's removal of pull-through-cache rules.
+ * fails until it is fixed. Left here: docs/aws-setup.md's removal (finding 1); the run log's and the preflight's
+ * findings (2-5) are product tests now (run-log.test.ts, credential-helper integration, preflight fix/checks tests).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordRun, RUN_LOG, RUN_OUTCOMES, RunLogReader } from '../../packages/credential-helper/src/run-log.js';
-import { parse } from 'yaml';
-import { preflightConfig } from '../../packages/preflight/src/config.js';
-import { fixFor, fixForStsError, fixText } from '../../packages/preflight/src/fix.js';
-import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, exePath, repoRoot, requireBuilt, runExe } from '../support/exe.js';
-
-const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
-const FAILURE_BYTES = Object.values(RUN_OUTCOMES)
-  .filter((o) => o.result === 'failure')
-  .map((o) => o.byte);
-
-describe('preflight fix naming', () => {
-  // MEDIUM: with the Pod Identity targetRoleArn variant (docs/aws-setup.md "b", trust-cross-account-pod-identity.json
-  // and assume-target-role-policy-pod-identity.json, new in issue-12-rest), EKS Auth assumes the cluster role and then
-  // the target role; a refusal of either hop reaches sts-init as the agent's 400. sts-init then names only
-  // trust-pod-identity.json, which may be perfectly fine, and never the two documents of the variant (fix.ts's FILES
-  // does not know them).
-  it("the agent's 400 names the Pod Identity target-role documents too", () => {
-    const err = Object.assign(new Error('Server responded with status: 400'), { name: 'CredentialsProviderError' });
-    const fix = fixForStsError(err);
-    const said = `${fix ? fixText(fix) : ''} ${fix?.why ?? ''}`;
-    expect(said).toContain('trust-pod-identity.json');
-    expect(said).toContain('trust-cross-account-pod-identity.json');
-    expect(said).toContain('assume-target-role-policy-pod-identity.json');
-  });
-
-  // MEDIUM: in the Pod Identity targetRoleArn variant (docs/aws-setup.md "b": overlays/pod-identity.yaml +
-  // ecr-other-account.yaml) the pod IS the target role of the ECR account, reaching the cluster account's bucket
-  // through bucket-policy-cross-account.json, which that block puts. The preflight decides its mode from
-  // TARGET_ROLE_ARN alone (unset there: EKS does the hop), so it runs as 'same-account' and an S3 denial without a
-  // policy kind (S3 gives none to another account's principal) names s3-cache-policy.json, never the bucket policy
-  // the variant deployed.
-  it('with the Pod Identity target-role overlay, an S3 denial names bucket-policy-cross-account.json', () => {
-    const overlay = parse(readFileSync(join(repoRoot, 'chart-values', 'overlays', 'ecr-other-account.yaml'), 'utf8'));
-    const stsInit = (overlay.initContainers as Array<{ name: string; env: Array<{ name: string; value: string }> }>).find((c) => c.name === 'sts-init')!;
-    const env = Object.fromEntries(stsInit.env.map((e) => [e.name, e.value]));
-    const config = preflightConfig([], env, { flags: false });
-    const message = 'Access Denied';
-    expect(fixText(fixFor('s3:PutObject', message, config.mode))).toContain('bucket-policy-cross-account.json');
-  });
-
-  // MEDIUM: AWS names the kind of policy that refused ("Troubleshoot access denied error messages" in the IAM User
-  // Guide): besides identity- and resource-based policies, a VPC endpoint policy (an S3 gateway endpoint with a
-  // policy, common on locked-down EKS VPCs), a service control policy or a resource control policy. None of them is a
-  // file of this repository, yet blamedPolicy() knows none of them, so the preflight sends the operator to
-  // s3-cache-policy.json statement S3Cache..., a document that already allows the action.
-  it.each([
-    ['with an explicit deny in a VPC endpoint policy'],
-    ['because no VPC endpoint policy allows the s3:PutObject action'],
-    ['with an explicit deny in a service control policy'],
-    ['because no resource control policy allows the s3:PutObject action'],
-  ])('a denial "%s" does not name s3-cache-policy.json', (because) => {
-    const message = `User: arn:aws:sts::111122223333:assumed-role/cache-role/s is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::bucket/docker/x" ${because}`;
-    const fix = fixFor('s3:PutObject', message, 'same-account');
-    expect(fixText(fix)).not.toContain('s3-cache-policy.json');
-  });
-});
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/exe.js';
 
 describe('docs/aws-setup.md removal', () => {
   /** The `sh ptc` blocks of the doc, in order: [setup, removal]. */

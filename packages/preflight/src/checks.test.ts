@@ -2,7 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { parseEcrRegistry } from '@ecr-proxy/credential-helper';
 import type { PreflightApi, PrivateRegistry } from './api.js';
 import { formatResult, Interrupted, isSessionOf, runChecks } from './checks.js';
-import type { PreflightConfig } from './config.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { preflightConfig, type PreflightConfig } from './config.js';
 import { FILES, statementFor } from './fix.js';
 
 /** Statement ids come from the policy files themselves (a rename there must not break these tests). */
@@ -111,6 +114,31 @@ describe(runChecks.name, () => {
     const { api } = fakeApi({ 's3:ListBucket': denied('s3:ListBucket', 'resource') });
     const report = await runChecks(config({ mode: 'cross-account' }), api, { probeId: 'p5' });
     expect(lines(report)[1]).toMatch(new RegExp(`fix chart-values/aws/bucket-policy-cross-account\\.json \\(statement ${sid(FILES.bucketPolicyCrossAccount, 's3:ListBucket')}\\)$`));
+  });
+
+  // review/ATTACK-REST.md 3b: the Pod Identity association's targetRoleArn makes the pod the ECR account's role, with no
+  // TARGET_ROLE_ARN (EKS does the hop); the bucket is the cluster account's, reached through the cross-account bucket
+  // policy. S3 gives another account's principal a bare "Access Denied", with no policy kind.
+  it("a principal of another account than the configuration's cluster role (Pod Identity targetRoleArn): S3 denials name the cross-account bucket policy", async () => {
+    const overlay = parse(readFileSync(join(import.meta.dirname, '../../../chart-values/overlays/ecr-other-account.yaml'), 'utf8')) as { initContainers: Array<{ name: string; env: Array<{ name: string; value: string }> }> };
+    const env = Object.fromEntries(overlay.initContainers.find((c) => c.name === 'sts-init')!.env.map((e) => [e.name, e.value]));
+    const fromOverlay = preflightConfig([], env, { flags: false });
+    expect(fromOverlay.mode).toBe('same-account'); // nothing in the env says cross-account
+    const target = 'arn:aws:sts::210987654321:assumed-role/ecr-pull-through-cache-reader/eks-registry-pod';
+    const bare = () => awsError('AccessDenied', 403, 'Access Denied');
+    const { api } = fakeApi({ 's3:PutObject': bare() }, target);
+    const report = await runChecks({ ...fromOverlay, expectedRole: undefined }, api, { probeId: 'p5b' });
+    expect(lines(report).find((l) => l.includes('FAIL s3:PutObject'))).toMatch(/; fix chart-values\/aws\/bucket-policy-cross-account\.json \(statement \w+\)$/);
+    // The same denial for the cluster account's own role (a repository policy instead of a target role): same-account.
+    const own = fakeApi({ 's3:PutObject': bare() }, 'arn:aws:sts::123456789012:assumed-role/ecr-pull-through-cache/eks-registry-pod');
+    const ownReport = await runChecks({ ...fromOverlay, expectedRole: undefined }, own.api, { probeId: 'p5c' });
+    expect(lines(ownReport).find((l) => l.includes('FAIL s3:PutObject'))).toContain(`; fix ${FILES.s3Policy} (statement `);
+  });
+
+  it('a denial by a policy in no file of this repository (a VPC endpoint policy) names that kind, no file', async () => {
+    const { api } = fakeApi({ 's3:PutObject': awsError('AccessDenied', 403, `User: ${PRINCIPAL} is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::cache/docker/x" with an explicit deny in a VPC endpoint policy`) });
+    const report = await runChecks(config(), api, { probeId: 'p5d' });
+    expect(lines(report).find((l) => l.includes('FAIL s3:PutObject'))).toMatch(/: AccessDenied; fix the VPC endpoint policy \(not a file of this repository: [^)]*\)$/);
   });
 
   it('a bucket in another region is named as a values fix, not a permission', async () => {

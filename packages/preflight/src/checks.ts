@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { serverText } from '@ecr-proxy/core';
 import type { PreflightApi, PrivateRegistry } from './api.js';
 import type { PreflightConfig } from './config.js';
-import { FILES, fixFor, fixText, type Fix } from './fix.js';
+import { FILES, fixFor, fixText, modeFor, type Fix } from './fix.js';
 
 export type Status = 'ok' | 'fail' | 'skip';
 
@@ -121,6 +121,8 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
   const results: CheckResult[] = [];
   let principal = 'unknown';
   let partition = 'aws';
+  // Decided again once the principal is known: a Pod Identity target role is cross-account with no env saying so.
+  let mode = config.mode;
 
   /** Runs one call within the deadline, even if the call ignored its signal. */
   const call = <T>(fn: (signal: AbortSignal) => Promise<T>, signal = controller.signal): Promise<T> => {
@@ -147,12 +149,12 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     if (code.startsWith('KMS.') || kmsNamed) {
       const kmsAction = kmsNamed ?? (action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt');
       const key = /arn:aws[a-z-]*:kms:[^\s"']+/.exec(raw)?.[0] ?? 'the bucket\'s KMS key';
-      return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, raw, config.mode) };
+      return { status: 'fail', action: kmsAction, resource: key, detail: `${code} on ${action} (the bucket encrypts with SSE-KMS)`, fix: fixFor(kmsAction, raw, mode) };
     }
     if (DENIED.has(code) || e.$metadata?.httpStatusCode === 403) {
       const because = /because [^.]*/.exec(raw)?.[0];
       const why = because === undefined ? undefined : serverText(because, 200);
-      return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, raw, config.mode) };
+      return { status: 'fail', action, resource, detail: `${code}${why ? ` (${why})` : ''}`, fix: fixFor(action, raw, mode) };
     }
     if (BAD_CREDENTIALS.has(code)) {
       return { status: 'fail', action, resource, detail: `${code}: the credentials themselves were refused (${message || 'no message'})` };
@@ -168,6 +170,7 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     try {
       principal = opts.principal ?? (await call((s) => api.callerIdentity(s))).arn;
       partition = /^arn:(aws[a-z-]*):/.exec(principal)?.[1] ?? 'aws';
+      mode = modeFor(config.mode, principal, config.clusterRole);
       results.push(identityResult(principal, config, opts.principal !== undefined));
     } catch (err) {
       results.push(failure(err, 'sts:GetCallerIdentity', '*'));

@@ -29,6 +29,12 @@ export interface PreflightConfig {
   ecrRegistries: EcrRegistry[];
   /** A repository that exists in each registry; its pull permissions are probed. */
   ecrRepository: string | undefined;
+  /**
+   * The role of the bucket's (cluster) account the env names: AWS_ROLE_ARN (IRSA), else ECR_LOGIN_CACHE_IDENTITY
+   * when it is a role ARN (the chart sets it to that role in every variant). A principal of another account is the
+   * Pod Identity association's targetRoleArn: S3 denials are then named as cross-account (fix.ts modeFor).
+   */
+  clusterRole?: string | undefined;
   /** The role the credentials must belong to; undefined: the principal is printed, not compared. */
   expectedRole: string | undefined;
   mode: Mode;
@@ -111,6 +117,7 @@ export function preflightConfig(argv: readonly string[], env: Env, opts: { flags
     s3,
     ecrRegistries,
     ecrRepository,
+    clusterRole: clusterRoleOf(env),
     expectedRole,
     mode: target ? 'cross-account' : 'same-account',
     timeoutMs,
@@ -129,4 +136,9 @@ export function preflightEnabled(text: string | undefined): boolean {
   if (text === undefined || text === '' || /^(on|true|1)$/i.test(text)) return true;
   if (/^(off|false|0)$/i.test(text)) return false;
   throw new ConfigError(`--preflight / PREFLIGHT: "${text}" must be on or off`);
+}
+
+/** AWS_ROLE_ARN, else ECR_LOGIN_CACHE_IDENTITY, when a role ARN (PreflightConfig.clusterRole). */
+function clusterRoleOf(env: Env): string | undefined {
+  return [firstSet(env, 'AWS_ROLE_ARN'), firstSet(env, 'ECR_LOGIN_CACHE_IDENTITY')].find((arn) => arn !== undefined && /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(arn));
 }
