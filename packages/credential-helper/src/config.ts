@@ -51,17 +51,6 @@ function allowInstanceRole(env: Env): boolean {
   return booleanFrom(firstSet(env, 'ECR_LOGIN_ALLOW_INSTANCE_ROLE'), 'ECR_LOGIN_ALLOW_INSTANCE_ROLE');
 }
 
-/**
- * Where `get` counts its runs (HelperConfig.runLogDir), read from the env alone and never throwing, so that a `get`
- * refused for the rest of its configuration is counted too: the cache directory when AWS_ECR_CACHE_DIR names it and
- * the cache is on, unless ECR_LOGIN_COUNT_RUNS is `false` (any other value counts: a typo there is itself the error
- * worth counting).
- */
-export function runLogDirFromEnv(env: Env): string | undefined {
-  if (env.AWS_ECR_DISABLE_CACHE || firstSet(env, 'ECR_LOGIN_COUNT_RUNS') === 'false' || !firstSet(env, 'AWS_ECR_CACHE_DIR')) return undefined;
-  return defaultCacheDir(env);
-}
-
 export function helperConfigFromEnv(env: Env): HelperConfig {
   const allowedRegistries = listFrom(env.ECR_LOGIN_ALLOWED_REGISTRIES);
   for (const id of allowedRegistries) {
@@ -90,4 +79,15 @@ export function helperConfigFromEnv(env: Env): HelperConfig {
     region: firstSet(env, 'AWS_REGION', 'AWS_DEFAULT_REGION'),
     log: { target, level },
   };
+}
+
+/**
+ * Where `get` counts its runs (HelperConfig.runLogDir), read from the env alone and never throwing, so that a `get`
+ * refused for the rest of its configuration is counted too: the cache directory when AWS_ECR_CACHE_DIR names it and
+ * the cache is on, unless ECR_LOGIN_COUNT_RUNS is `false` (any other value counts: a typo there is itself the error
+ * worth counting).
+ */
+export function runLogDirFromEnv(env: Env): string | undefined {
+  if (env.AWS_ECR_DISABLE_CACHE || firstSet(env, 'ECR_LOGIN_COUNT_RUNS') === 'false' || !firstSet(env, 'AWS_ECR_CACHE_DIR')) return undefined;
+  return defaultCacheDir(env);
 }

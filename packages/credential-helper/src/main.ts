@@ -2,11 +2,12 @@
 import { armWatchdog, ConfigError, killChildrenOnExit, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
 import { resolveIdentity } from './cache-key.js';
-import { helperConfigFromEnv, runLogDirFromEnv, type HelperConfig } from './config.js';
+import { helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
 import { runProtocol, type Outcome } from './protocol.js';
 import { recordRun, type RunOutcome } from './run-log.js';
+import { runLogDirFromEnv } from './config.js';
 
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
