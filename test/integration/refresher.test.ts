@@ -3,8 +3,8 @@
  * through credential-process, an STS outage, kill -9 mid-rotation, SIGTERM, /readyz, /metrics, the container endpoint.
  * Every wait is a bounded poll for a condition; no assertion is about how long something took.
  */
-import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireBuilt, runExe } from '../support/exe.js';
@@ -191,6 +191,28 @@ describe('cred-refresher', () => {
     // The helper's env has no AWS credentials at all: it can only have answered from the cache the refresher keeps.
     expect(fake.calls('ecr:GetAuthorizationToken').every((c) => c.accessKeyId?.startsWith('ASIA'))).toBe(true);
     expect(tokenCalls).toBeGreaterThanOrEqual(3);
+  });
+
+  it("counts the helper's runs; a FIFO at helper-runs is removed with one warning, a non-empty directory there is reported and exported as blocked", async () => {
+    const { dir, env } = await setup();
+    const ecr = join(dir, 'ecr');
+    await mkdir(ecr, { recursive: true, mode: 0o700 });
+    execFileSync('mkfifo', [join(ecr, 'helper-runs')]); // no helper can append to it, and it would never be read
+    const r = await refresher(dir, env);
+    await waitFor('ready', async () => ((await r.get('/readyz')).status === 200 ? true : undefined));
+    expect(r.logs()).toContain(`${join(ecr, 'helper-runs')} was a FIFO, which the credential helper cannot append to; removed it`);
+    const helperEnv = { PATH: env.PATH!, HOME: env.HOME!, AWS_ECR_CACHE_DIR: ecr, ECR_LOGIN_LOG: 'off' };
+    expect((await runExe(['get'], { env: helperEnv, stdin: '' })).code).toBe(1); // no server URL: bad_input
+    let text = (await r.get('/metrics')).body;
+    expect(metric(text, 'cred_refresher_helper_runs_total{result="failure",outcome="bad_input"}')).toBe(1);
+    expect(metric(text, 'cred_refresher_helper_runs_blocked')).toBe(0);
+
+    await rm(join(ecr, 'helper-runs'));
+    await mkdir(join(ecr, 'helper-runs', 'kept'), { recursive: true });
+    text = (await r.get('/metrics')).body;
+    await r.get('/metrics'); // a second collect, same problem: no second line
+    expect(metric(text, 'cred_refresher_helper_runs_blocked')).toBe(1);
+    expect(r.logs().match(/helper-runs is a directory and cannot be removed \(ENOTEMPTY\): helper runs are not counted until it is/g)).toHaveLength(1);
   });
 
   it('serves the container-credentials endpoint with a token file; the AWS CLI uses it', async () => {
