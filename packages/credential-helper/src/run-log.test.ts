@@ -177,7 +177,7 @@ describe(RunLogReader.name, () => {
       process.setegid(0);
     }
     expect(reader.totals.ecr).toBe(3);
-    expect(reports).toEqual([`${file()} was not readable by this user, which the credential helper cannot append to; removed it so that runs are counted again`]);
+    expect(reports).toEqual([`${file()} was a file this user cannot read (owner uid 0, mode 0600), which the credential helper cannot append to; removed it so that runs are counted again`]);
     expect(statSync(file()).uid).toBe(1000);
   });
 

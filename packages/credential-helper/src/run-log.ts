@@ -12,7 +12,7 @@
  *     with O_NOFOLLOW | O_NONBLOCK and written only when it is a regular file (a planted FIFO or link is ignored);
  *   - the mode is exactly 0600 whatever the umask (fchmod when the created file differs), as the token cache's.
  */
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const RUN_LOG = 'helper-runs';
@@ -103,9 +103,21 @@ function readFrom(path: string, offsetFor: (ino: number) => number, limit: numbe
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { missing: true };
-    return { blocked: code === 'ELOOP' ? 'a symbolic link' : code === 'EACCES' || code === 'EPERM' ? 'not readable by this user' : `unreadable (${code ?? 'error'})` };
+    if (code === 'ELOOP') return { blocked: 'a symbolic link' };
+    if (code === 'EACCES' || code === 'EPERM') return { blocked: `a file this user cannot read (${ownerOf(path)})` };
+    return { blocked: `unreadable (${code ?? 'error'})` };
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** `owner uid N, mode 0600` of what is at `path` (lstat needs no read permission), for the line naming it. */
+function ownerOf(path: string): string {
+  try {
+    const st = lstatSync(path);
+    return `owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+  } catch {
+    return 'owner unknown';
   }
 }
 
@@ -140,8 +152,8 @@ function clear(path: string): string | undefined {
  *
  * Something the helpers cannot append to and the reader cannot read at `helper-runs` (another user's 0600 file, a
  * FIFO, a directory) or at `helper-runs.1` (which would make every rotation fail) would stop the count for good:
- * the reader removes it (an empty directory too), and reports each such event through `onProblem` (one line, once
- * per distinct problem); what it cannot remove (a non-empty directory) sets `blocked`, exported as a gauge.
+ * the reader removes it (an empty directory too), and reports each such event through `onProblem` (one line, not
+ * repeated while the same one recurs); what it cannot remove (a non-empty directory) sets `blocked`, exported as a gauge.
  */
 export class RunLogReader {
   readonly totals: Record<RunOutcome, number>;
@@ -234,9 +246,9 @@ export class RunLogReader {
   private settle(problem: string | undefined): void {
     this.blocked = problem;
     if (problem) this.report(problem);
-    else this.lastReported = undefined;
   }
 
+  /** Each distinct line once in a row: a blocker recreated at every collect (a helper of another uid) is one line. */
   private report(line: string): void {
     if (line === this.lastReported) return;
     this.lastReported = line;
