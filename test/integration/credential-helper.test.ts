@@ -3,7 +3,7 @@
  * local STS/ECR over real HTTP with the real AWS SDK inside. Each behaviour the helper promises beyond v0.12.0 is here.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,21 +150,34 @@ describe('docker-credential-ecr-login get (built executable)', () => {
       env: cleanEnv({ AWS_ECR_CACHE_DIR: dir }),
       stdio: ['ignore', 'pipe', 'pipe'], // empty stdin: a bad_input run, no AWS needed
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let status: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve((status = code))));
+    // The helper, once it holds helper-runs open: from there it cannot write before strace's SIGSTOP at its fstat
+    // (a process state is no signal here: every traced syscall is a transient tracing stop too).
+    const holds = (pid: number, path: string) => readdirSync(`/proc/${pid}/fd`).some((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`) === path; } catch { return false; } });
     let helper: number | undefined;
     for (let i = 0; i < 500 && helper === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 20)); // polling a condition (the helper's stop), with a bound
+      await new Promise((r) => setTimeout(r, 20)); // polling a condition (the helper's open), with a bound
       try {
         const pid = Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).split('\n')[0]);
-        if (/^State:\s+[tT]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) helper = pid;
+        if (holds(pid, runs)) helper = pid;
       } catch {
         /* not started yet */
       }
     }
-    expect(helper, 'the helper stopped at its fstat of helper-runs').toBeDefined();
+    expect(helper, 'the helper opened helper-runs').toBeDefined();
     reader.collect(); // the timer: reads to the end, renames helper-runs to helper-runs.1
-    reader.collect(); // a scrape: finishes helper-runs.1 and unlinks it
-    process.kill(helper!, 'SIGCONT');
+    expect(holds(helper!, `${runs}.1`), 'the helper opened the file before the rename').toBe(true);
+    reader.collect(); // a scrape, milliseconds later
+    // Continued until it exits: a SIGCONT may land before strace's SIGSTOP does (bounded).
+    for (let i = 0; i < 500 && status === undefined; i++) {
+      try {
+        process.kill(helper!, 'SIGCONT');
+      } catch {
+        /* exited */
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20))]);
+    }
     expect(await exited).toBe(1); // strace exits with the helper's status: 1, no server URL (bad_input)
     reader.collect();
     reader.collect();
