@@ -20,6 +20,7 @@ const config = (over: Partial<PreflightConfig> = {}): PreflightConfig => ({
   expectedRole: ROLE,
   mode: 'same-account',
   timeoutMs: 10_000,
+  allowInstanceRole: false,
   ...over,
 });
 
