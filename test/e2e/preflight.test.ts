@@ -6,14 +6,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mkdir } from 'node:fs/promises';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILES, statementFor } from '../../packages/preflight/src/fix.js';
-import type { DenialSpec } from '../support/fake-aws.js';
+import { startFakeAws, type DenialSpec, type FakeAws } from '../support/fake-aws.js';
 import { cleanEnv, repoRoot, requireBuilt, runExe } from '../support/exe.js';
 import { startMoto, type MotoProcess } from '../support/registry-process.js';
 import { startStack, StsInitFailed, type Stack } from '../support/stack.js';
 import { requireTools, toolPaths } from '../support/tools.js';
+import { stsInit, workDir } from '../integration/sts-init-support.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const fixOf = (file: string, action?: string) => {
@@ -122,6 +124,7 @@ describe('the preflight subcommand in the registry container, against the runnin
       AWS_SDK_LOAD_CONFIG: '1',
       AWS_EC2_METADATA_DISABLED: 'true',
       ECR_LOGIN_CACHE_IDENTITY: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache',
+      EXPECTED_ROLE_ARN: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache', // as the values set it
       HOME: stack.work,
     });
   });
@@ -133,6 +136,7 @@ describe('the preflight subcommand in the registry container, against the runnin
     const lines = result.stdout.trim().split('\n');
     expect(lines.at(-1)).toBe('preflight: passed (10 checks)');
     expect(lines.filter((l) => l.startsWith('preflight: ok   '))).toHaveLength(10);
+    expect(lines[0]).toMatch(/^preflight: ok   sts:GetCallerIdentity \S+ \(a session of arn:aws:iam::123456789012:role\/ecr-pull-through-cache\)$/);
     expect(await probes()).toEqual([]);
   });
 
@@ -227,5 +231,78 @@ describe("moto's own IAM evaluation of chart-values/aws/s3-cache-policy.json", (
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET_NAME }));
     expect(listed.Contents ?? []).toEqual([]);
     s3.destroy();
+  });
+});
+
+/**
+ * A bucket the cache has been using, on moto: what it holds is the user's to decide, so no preflight call may fail
+ * only because it is large. Every AWS answer of ours is read within core's 64 KiB cap (issue 9, meant for credential
+ * answers); the preflight asks S3 only for answers whose size it bounds itself. sts-init as the chart runs it, the
+ * local STS over real HTTP.
+ */
+describe('preflight on a bucket the cache has been using (moto)', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
+  let fake: FakeAws;
+  let moto: MotoProcess;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    requireBuilt();
+    requireTools('motoServer');
+    fake = await startFakeAws({ stsLifetimeSeconds: 3600 });
+    moto = await startMoto();
+    s3 = new S3Client({ region: 'us-east-1', endpoint: moto.url, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await moto?.stop();
+    await fake?.stop();
+  });
+
+  const runStsInit = async (bucket: string) => {
+    const root = await workDir('pf-used-');
+    await mkdir(join(root, 'creds'), { mode: 0o755 });
+    const tokenFile = join(root, 'token');
+    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache' });
+    return stsInit([], cleanEnv({
+      ...fake.endpointEnv(), HOME: root, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, CREDENTIALS_DIR: join(root, 'creds', 'aws'),
+      REGISTRY_STORAGE_S3_BUCKET: bucket, REGISTRY_STORAGE_S3_REGION: 'us-east-1',
+      REGISTRY_STORAGE_S3_REGIONENDPOINT: moto.url, REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    }));
+  };
+
+  it('a scheduler-state.json of 1000 entries (247 KB) is "readable": sts-init passes the preflight and exits 0', async () => {
+    // What registry 3.0.0's proxy scheduler writes: a JSON map of `<repo>@<digest>` entries, ~247 bytes each.
+    const state: Record<string, { Key: string; Expiry: string; EntryType: number }> = {};
+    for (let i = 0; i < 1000; i++) {
+      const key = `team-${i % 20}/service-${i % 7}@sha256:${i.toString(16).padStart(64, '0')}`;
+      state[key] = { Key: key, Expiry: '2026-12-07T07:00:00.123456789Z', EntryType: 0 };
+    }
+    const body = JSON.stringify(state);
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    await s3.send(new CreateBucketCommand({ Bucket: 'used-cache' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'used-cache', Key: 'scheduler-state.json', Body: body }));
+    const out = await runStsInit('used-cache');
+    expect(out.stderr).not.toContain('ResponseTooLargeError');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/preflight: ok +s3:GetObject arn:aws:s3:::used-cache\/scheduler-state\.json \(readable\)/);
+  });
+
+  it('200 keys of 1000 bytes at the root (a 100-key page was 123 KB): both listings pass, sts-init exits 0', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'long-keys' }));
+    // Sorted before ".preflight/" or after it: the bucket listing and the probe's listing both meet them. (S3 keys
+    // may be 1024 bytes; a shared bucket or a long root directory gets near that.)
+    const keys = Array.from({ length: 200 }, (_, i) => `${i % 2 ? 'docker' : '-shared'}/${String(i).padStart(4, '0')}/${'k'.repeat(985)}`);
+    for (let i = 0; i < keys.length; i += 20) {
+      await Promise.all(keys.slice(i, i + 20).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'long-keys', Key, Body: '' }))));
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'long-keys' }));
+    expect(listed.KeyCount).toBe(200);
+    const out = await runStsInit('long-keys');
+    expect(out.stderr).not.toContain('ResponseTooLargeError');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/preflight: ok +s3:ListBucket arn:aws:s3:::long-keys \(bucket exists, lists \/\)/);
+    expect(out.stderr).toMatch(/preflight: ok +s3:ListBucket arn:aws:s3:::long-keys \(lists the probe just written\)/);
   });
 });
