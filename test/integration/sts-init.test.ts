@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireBuilt, runExe, exePath } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { FILES, statementFor } from '../../packages/preflight/src/fix.js';
-import { ECR_HOST, irsaEnv, readStored, SOURCE_ROLE, stsInit, TARGET_ROLE, workDir } from './sts-init-support.js';
+import { ECR_HOST, irsaEnv, readStored, SOURCE_ROLE, startPodIdentityAgent, stsInit, TARGET_ROLE, workDir } from './sts-init-support.js';
 
 let fake: FakeAws;
 beforeAll(async () => {
@@ -223,6 +223,36 @@ describe('sts-init', () => {
       expect(result.stderr).not.toMatch(/--(timeout|rootdirectory)/);
       expect(fake.counts()).toEqual({});
     });
+  });
+
+  it('EKS Pod Identity: a token file ending in a newline (kubelet-projected, hand-written) is sent without it', async () => {
+    const agent = await startPodIdentityAgent(fake, SOURCE_ROLE, 'pod-identity-token');
+    try {
+      const work = await workDir('sts-init-pi-');
+      await writeFile(join(work, 'eks-pod-identity-token'), 'pod-identity-token\n');
+      const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work, {
+        AWS_ROLE_ARN: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined, EXPECTED_ROLE_ARN: SOURCE_ROLE, PREFLIGHT: 'off',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.url, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: join(work, 'eks-pod-identity-token'),
+      }));
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('"principal":"arn:aws:sts::123456789012:assumed-role/registry-irsa/');
+    } finally {
+      agent.close();
+    }
+  });
+
+  it('a clock ahead of AWS\'s: the last line says by how much (STS\'s Date header) and to fix the node\'s clock', async () => {
+    const work = await workDir('sts-init-skew-');
+    const env = await irsaEnv(fake, work, { PREFLIGHT: 'off', STS_TIMEOUT: '3s' });
+    // AWS two hours behind this host: every 1 h session it issues looks expired here.
+    fake.advanceClock(-7200);
+    try {
+      const result = await stsInit(['--dir', join(work, 'creds')], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(/is already past \(now [^)]+\); this host's clock is 720\d s ahead of AWS's \(Date header of its answer\): fix the node's clock \(NTP, chrony\)$/);
+    } finally {
+      fake.advanceClock(7200);
+    }
   });
 
   describe('fails at once, with one line and no retry', () => {

@@ -101,7 +101,10 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
  */
 function baseSource(get: Lookup, env: Env, webIdentity: { roleArn: string; tokenFile: string } | undefined): BaseSource {
   if (webIdentity) return { kind: 'web-identity', ...webIdentity };
-  if (firstSet(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')) return { kind: 'container' };
+  if (firstSet(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')) {
+    const tokenFile = firstSet(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE');
+    return { kind: 'container', ...(tokenFile ? { tokenFile } : {}) };
+  }
   if (firstSet(env, 'AWS_ACCESS_KEY_ID')) return { kind: 'static' };
   const profile = firstSet(env, 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE');
   if (profile || firstSet(env, 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE')) return { kind: 'profile', profile: profile ?? 'default' };

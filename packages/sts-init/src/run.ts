@@ -24,6 +24,8 @@ export interface StsInitDeps {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   readFile?: (path: string) => Promise<string>;
+  /** AWS's clock minus this host's (ms), when an STS answer's Date header measured it. */
+  clockSkewMs?: () => number | undefined;
 }
 
 /** Write bits for the group and for others: either lets someone else than the owner replace our files. */
@@ -122,7 +124,7 @@ export async function runStsInit(config: CommonConfig, deps: StsInitDeps): Promi
   if (config.ecrRegistries.length > 0) await ensureWritableDir(config.ecrCacheDir, config.fileMode, log, 'ECR cache directory');
   await removeTempsOf(config, log);
 
-  const source = sourceFor(config.source, deps.sts, { marginMs: config.marginMs, now, ...(deps.readFile ? { readFile: deps.readFile } : {}) });
+  const source = sourceFor(config.source, deps.sts, { marginMs: config.marginMs, now, ...(deps.readFile ? { readFile: deps.readFile } : {}), ...(deps.clockSkewMs ? { clockSkewMs: deps.clockSkewMs } : {}) });
   const creds = await retryUntilDeadline(source, { what: 'obtaining AWS credentials', deadlineAt, log, now, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
   await writeCredentials(config.dir, toStored(creds, now()), config.fileMode);
   await writeProfiles(config.dir, { profile: config.profile, command: config.credentialProcessCommand!, region: config.region }, config.fileMode);

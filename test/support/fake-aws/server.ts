@@ -27,11 +27,11 @@ export function createHandler(parts: HandlerParts) {
       const body = (await readBody(req)).toString('utf8');
       if (req.url?.startsWith('/_fake/')) return await parts.control(req, res, body);
       const call = recognise(req, body, parts.ctx);
-      if (!call) return write(res, unrecognised(req));
+      if (!call) return write(res, unrecognised(req), parts.ctx.now());
       await answer(call, req, res, parts, gone.signal, body);
     } catch (error) {
       if (gone.signal.aborted) return;
-      if (!res.headersSent) write(res, jsonError(500, 'InternalFailure', `fake-aws: ${String(error)}`));
+      if (!res.headersSent) write(res, jsonError(500, 'InternalFailure', `fake-aws: ${String(error)}`), parts.ctx.now());
       else res.destroy();
     }
   };
@@ -62,7 +62,7 @@ async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, 
   const reply = faultReply(call, fault) ?? hostile(call, fault, body, parts.ctx.now()) ?? deniedReply(call, parts.denials) ?? call.answer();
   record.status = reply.status;
   if (reply.errorCode) record.errorCode = reply.errorCode;
-  write(res, reply);
+  write(res, reply, parts.ctx.now());
 }
 
 /** An injected denial, checked once the caller is known (an unknown or expired key is refused for that first). */
@@ -114,8 +114,10 @@ function unrecognised(req: IncomingMessage): Reply {
   return jsonError(400, 'UnknownOperationException', `fake-aws does not recognise ${req.method} ${req.url} (${markers.join(', ')})`);
 }
 
-function write(res: ServerResponse, reply: Reply): void {
+/** `now`: the fake's clock, so its `Date` header moves with advanceClock as AWS's own clock would look from here. */
+function write(res: ServerResponse, reply: Reply, now: number): void {
   res.writeHead(reply.status, {
+    date: new Date(now).toUTCString(),
     ...reply.headers,
     'content-type': reply.contentType,
     ...(reply.chunked ? {} : { 'content-length': Buffer.byteLength(reply.body) }),
