@@ -127,7 +127,7 @@ describe(runChecks.name, () => {
     const report = await runChecks(config(), api);
     expect(report.ok).toBe(false);
     expect(lines(report)[0]).toBe(
-      `preflight: FAIL sts:GetCallerIdentity on arn:aws:sts::123456789012:assumed-role/node-role/i-0abc as arn:aws:sts::123456789012:assumed-role/node-role/i-0abc: the credentials are not a session of the expected role ${ROLE}; fix chart-values/values-s3-ecr-proxy.yaml (key serviceAccount.annotations eks.amazonaws.com/role-arn)`,
+      `preflight: FAIL sts:GetCallerIdentity on arn:aws:sts::123456789012:assumed-role/node-role/i-0abc as arn:aws:sts::123456789012:assumed-role/node-role/i-0abc: the credentials are not a session of the expected role ${ROLE}; fix chart-values/values-s3-ecr-proxy.yaml (key EXPECTED_ROLE_ARN, or what gives the pod its role: serviceAccount.annotations eks.amazonaws.com/role-arn, TARGET_ROLE_ARN, the Pod Identity association)`,
     );
   });
 

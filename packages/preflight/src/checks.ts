@@ -210,7 +210,9 @@ function identityResult(principal: string, config: PreflightConfig, given: boole
     status: 'fail',
     ...base,
     detail: `the credentials are not a session of the expected role ${config.expectedRole}`,
-    fix: { file: FILES.values, sid: 'serviceAccount.annotations eks.amazonaws.com/role-arn' },
+    // Either side may be wrong: the role named as expected, or the role the pod is given (the review's finding 2a:
+    // naming only the annotation sent an operator to break a working one).
+    fix: { file: FILES.values, sid: 'EXPECTED_ROLE_ARN, or what gives the pod its role: serviceAccount.annotations eks.amazonaws.com/role-arn, TARGET_ROLE_ARN, the Pod Identity association' },
   };
 }
 
