@@ -3,12 +3,11 @@
  * the env): os.homedir() throws there, and the AWS SDK used to fail on it before any call. Runs a copy of the built
  * executable the uid can reach, against the local AWS over real HTTP.
  */
-import { spawn } from 'node:child_process';
 import { chown, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, copyForAnotherUid, requireBuilt, runExe, uidWithoutPasswdEntry } from '../support/exe.js';
+import { cleanEnv, copyForAnotherUid, requireBuilt, runExe, startAs, uidWithoutPasswdEntry } from '../support/exe.js';
 import { SOURCE_ROLE } from './sts-init-support.js';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
@@ -87,19 +86,11 @@ describe('a uid with no passwd entry and no HOME', () => {
   it('cred-refresher refreshes the credentials and the ECR token', async () => {
     const dir = await ownedDir('creds-refresher');
     const env = await irsaEnv({ ECR_REGISTRIES: HOST });
-    const child = spawn(join(bin, 'cred-refresher'), ['--dir', dir, '--listen', '127.0.0.1:0'], { env, uid, gid: uid, cwd: '/' });
-    child.stdout.resume();
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        if (stderr.includes('"credentials refreshed"') && stderr.includes('"ECR token refreshed"')) resolve();
-      });
-      void exited.then((code) => reject(new Error(`cred-refresher exited ${code}: ${stderr}`)));
+    const refresher = await startAs(join(bin, 'cred-refresher'), ['--dir', dir, '--listen', '127.0.0.1:0'], {
+      env, uid, ready: (stderr) => stderr.includes('"credentials refreshed"') && stderr.includes('"ECR token refreshed"'),
     });
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await refresher.stop()).toBe(0);
+    const stderr = refresher.stderr();
     expect(stderr).not.toMatch(/uv_os_homedir|"reason":"network"/);
   });
 });

@@ -5,12 +5,11 @@
  * and still refuse a directory someone else can write to or owns. Runs a copy of the built executable as uid 1000
  * against the local AWS over real HTTP; the tmpfs case mounts a real tmpfs in a private mount namespace.
  */
-import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readFile, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { cleanEnv, copyForAnotherUid, requireBuilt, runExe } from '../support/exe.js';
+import { cleanEnv, copyForAnotherUid, requireBuilt, runExe, startAs } from '../support/exe.js';
 import { ECR_HOST, SOURCE_ROLE } from './sts-init-support.js';
 
 const UID = 1000;
@@ -72,19 +71,10 @@ describe('the chart\'s emptyDir volume, as uid 1000', () => {
 
       // The refresher alone in another subdirectory of the same root: creates it and refreshes without complaint.
       const refresherDir = join(root, 'refresher');
-      const child = spawn(join(bin, 'cred-refresher'), ['--dir', refresherDir, '--listen', '127.0.0.1:0'], { env: env({ ECR_REGISTRIES: ECR_HOST, REFRESH_FLOOR: '200ms' }), uid: UID, gid: UID, cwd: '/' });
-      child.stdout.resume();
-      let stderr = '';
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          if (stderr.includes('"credentials refreshed"')) resolve();
-        });
-        void exited.then((code) => reject(new Error(`cred-refresher exited ${code}: ${stderr}`)));
+      const refresher = await startAs(join(bin, 'cred-refresher'), ['--dir', refresherDir, '--listen', '127.0.0.1:0'], {
+        env: env({ ECR_REGISTRIES: ECR_HOST, REFRESH_FLOOR: '200ms' }), uid: UID, ready: (stderr) => stderr.includes('"credentials refreshed"'),
       });
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await refresher.stop()).toBe(0);
       expect({ uid: (await stat(refresherDir)).uid, mode: (await stat(refresherDir)).mode & 0o7777 }).toEqual({ uid: UID, mode: 0o700 });
     },
   );

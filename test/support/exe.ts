@@ -80,3 +80,29 @@ export async function copyForAnotherUid(prefix: string): Promise<{ work: string;
   for (const role of ['sts-init', 'cred-refresher']) await symlink('docker-credential-ecr-login', join(bin, role));
   return { work, bin };
 }
+
+/**
+ * Starts `file` (a long-running role, e.g. cred-refresher) as `uid`, waits until its stderr satisfies `ready`, and
+ * returns its stderr so far and a stop that sends SIGTERM and resolves to its exit code.
+ * Throws if the process exits before it is ready.
+ */
+export async function startAs(file: string, args: string[], opts: { env: Record<string, string>; uid: number; ready: (stderr: string) => boolean }): Promise<{ stderr: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(file, args, { env: opts.env, uid: opts.uid, gid: opts.uid, cwd: '/' });
+  child.stdout.resume();
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (opts.ready(stderr)) resolve();
+    });
+    void exited.then((code) => reject(new Error(`${file} exited ${code}: ${stderr}`)));
+  });
+  return {
+    stderr: () => stderr,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
