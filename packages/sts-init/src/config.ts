@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { booleanFrom, checkDurationBounds, ConfigError, expectedRoleArn as expectedRoleArn_, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
+import { booleanFrom, checkDurationBounds, ConfigError, expectedRoleArn, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
 import { preflightEnabled } from '@ecr-proxy/preflight';
@@ -133,13 +133,13 @@ function sourceConfig(get: Lookup, env: Env, host: string): SourceConfig {
   const durationMs = duration(get, 'duration', 'ROLE_DURATION', 3_600_000, ROLE_DURATION_BOUNDS);
   if (durationMs % 1000 !== 0) throw new ConfigError('--duration / ROLE_DURATION: must be whole seconds');
   // The shared rule (core's principal.ts): EXPECTED_ROLE_ARN, else the target role, else AWS_ROLE_ARN.
-  const expectedRoleArn = expectedRoleArn_((flag, envName) => (flag ? get(flag, envName) : firstSet(env, envName)));
+  const expected = expectedRoleArn((flag, envName) => (flag ? get(flag, envName) : firstSet(env, envName)));
   return {
     base: baseSource(get, env, roleArn && tokenFile ? { roleArn, tokenFile } : undefined),
     ...(targetRoleArn ? { target: { roleArn: targetRoleArn, ...(externalId ? { externalId } : {}) } } : {}),
     sessionName,
     durationSeconds: durationMs / 1000,
-    ...(expectedRoleArn ? { expectedRoleArn } : {}),
+    ...(expected ? { expectedRoleArn: expected } : {}),
   };
 }
 
