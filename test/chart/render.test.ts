@@ -1,9 +1,10 @@
-// `helm lint` and `helm template` of the real chart twuni/docker-registry 3.0.0 with our values and each overlay.
-// The chart is not on any package registry this project may use (it is served from https://helm.twun.io and
-// GitHub), so this test runs only when it is given: DOCKER_REGISTRY_CHART=<chart directory or .tgz of 3.0.0>
-// (e.g. from `helm pull twuni/docker-registry --version 3.0.0` on a machine with internet access), and helm from
-// HELM or .tools/bin/helm (`node scripts/provision.mjs helm`), and kubernetes-validate (`py-tools`). Otherwise it
-// is skipped.
+// `helm lint` and `helm template` of the real chart twuni/docker-registry 3.0.0 with our values and each overlay,
+// with helm 3 and with helm 4 (docs/aws-setup.md supports both). The chart is not on any package registry this
+// project may use (it is served from https://helm.twun.io and GitHub), so this test runs only when it is given:
+// DOCKER_REGISTRY_CHART=<chart directory or .tgz of 3.0.0> (e.g. from `helm pull twuni/docker-registry --version
+// 3.0.0` on a machine with internet access), and kubernetes-validate (`py-tools`); each helm runs when it is there:
+// helm 3 at HELM or .tools/bin/helm (`node scripts/provision.mjs helm`), helm 4 at HELM4 or .tools/bin/helm4
+// (`… helm4`). Otherwise that helm's suite is skipped.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,14 +14,16 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { OVERLAYS, ROOT, VALUES_FILE, envOf, isObject, loadYaml, mergeValues, overlayFile, type Container, type Values } from './chart-values.js';
 
-const helm = process.env.HELM ?? join(ROOT, '.tools', 'bin', 'helm');
 const chart = process.env.DOCKER_REGISTRY_CHART ?? '';
-const available = chart !== '' && existsSync(chart) && existsSync(helm) && existsSync(toolPaths.kubernetesValidate);
+const HELMS: [major: number, path: string][] = [
+  [3, process.env.HELM ?? toolPaths.helm],
+  [4, process.env.HELM4 ?? toolPaths.helm4],
+];
 
 type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec: Values; data?: Record<string, string> };
 type PodSpec = { initContainers: Container[]; containers: Container[]; volumes: Values[]; serviceAccountName: string };
 
-function render(overlay?: string): Manifest[] {
+function renderWith(helm: string, overlay?: string): Manifest[] {
   const files = ['-f', VALUES_FILE, ...(overlay ? ['-f', overlayFile(overlay)] : [])];
   const out = execFileSync(
     helm,
@@ -39,8 +42,16 @@ const podOf = (manifests: Manifest[]): { spec: PodSpec; annotations: Record<stri
   return { spec: template.spec, annotations: template.metadata.annotations };
 };
 
-describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () => {
-  it('is the 3.0.0 chart, and helm lint passes', () => {
+describe.each(HELMS)('helm %i: helm template of twuni/docker-registry 3.0.0', (major, helm) => {
+  const available = chart !== '' && existsSync(chart) && existsSync(helm) && existsSync(toolPaths.kubernetesValidate);
+  if (!available) {
+    it.skip(`needs DOCKER_REGISTRY_CHART, helm ${major} at ${helm} and kubernetes-validate`, () => {});
+    return;
+  }
+  const render = (overlay?: string) => renderWith(helm, overlay);
+
+  it(`is helm ${major} and the 3.0.0 chart, and helm lint passes`, () => {
+    expect(execFileSync(helm, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' })).toMatch(new RegExp(`^v${major}\\.`));
     const meta = execFileSync(helm, ['show', 'chart', chart], { encoding: 'utf8' });
     expect(meta).toMatch(/^version: 3\.0\.0$/m);
     execFileSync(helm, ['lint', chart, '-f', VALUES_FILE], { encoding: 'utf8' });
@@ -126,5 +137,15 @@ describe.skipIf(!available)('helm template of twuni/docker-registry 3.0.0', () =
     const manifests = render('two-replicas');
     expect(byKind(manifests, 'Deployment').spec.replicas).toBe(2);
     expect(byKind(manifests, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
+  });
+});
+
+describe('helm 3 and helm 4 render the same objects', () => {
+  const [helm3, helm4] = HELMS.map(([, path]) => path);
+  const both = chart !== '' && existsSync(chart) && existsSync(helm3!) && existsSync(helm4!);
+  it.skipIf(!both).each([undefined, ...OVERLAYS])('overlay %s', (overlay) => {
+    const three = renderWith(helm3!, overlay);
+    expect(three.map((m) => m.kind)).toContain('Deployment');
+    expect(renderWith(helm4!, overlay)).toStrictEqual(three);
   });
 });

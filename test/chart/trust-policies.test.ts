@@ -16,6 +16,11 @@ const EXPECTED: Record<string, Omit<Statement, 'Effect'>> = {
     Action: 'sts:AssumeRoleWithWebIdentity',
     Condition: { StringEquals: { [`${OIDC}:sub`]: 'system:serviceaccount:registry-cache:ecr-pull-through-cache', [`${OIDC}:aud`]: 'sts.amazonaws.com' } },
   },
+  // The form of the EKS User Guide, "Create IAM role with trust policy required by EKS Pod Identity"
+  // (docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html; awsdocs/amazon-eks-user-guide pod-id-role.adoc):
+  // scoped by the session tags EKS sets. That page (and the rest of the guide) documents no aws:SourceAccount or
+  // aws:SourceArn for pods.eks.amazonaws.com, and a StringEquals on a key absent from the request is false, so none
+  // is added (checked 2026-11: see docs/aws-setup.md "Instead: EKS Pod Identity").
   'trust-pod-identity.json': {
     Principal: { Service: 'pods.eks.amazonaws.com' },
     Action: ['sts:AssumeRole', 'sts:TagSession'], // EKS Pod Identity tags every session
@@ -27,12 +32,32 @@ const EXPECTED: Record<string, Omit<Statement, 'Effect'>> = {
       },
     },
   },
+  // IRSA chained by sts-init (docs/aws-setup.md step 4 a): its AssumeRole passes no session tags, so no TagSession.
   'trust-cross-account.json': {
     Principal: { AWS: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache' },
-    // TagSession: EKS Pod Identity's targetRoleArn hop passes the session tags on (docs/aws-setup.md step 4)
-    Action: ['sts:AssumeRole', 'sts:TagSession'],
+    Action: 'sts:AssumeRole',
     Condition: undefined,
   },
+  // EKS Pod Identity's targetRoleArn (step 4 b): EKS passes the session tags on to the target role, which the EKS
+  // User Guide's "Access AWS Resources using EKS Pod Identity Target IAM Roles" (pod-id-assign-target-role) trusts
+  // for AssumeRole and TagSession, scoped by the same tags.
+  'trust-cross-account-pod-identity.json': {
+    Principal: { AWS: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache' },
+    Action: ['sts:AssumeRole', 'sts:TagSession'],
+    Condition: {
+      StringEquals: {
+        'aws:RequestTag/eks-cluster-arn': 'arn:aws:eks:us-east-1:123456789012:cluster/my-cluster',
+        'aws:RequestTag/kubernetes-namespace': 'registry-cache',
+        'aws:RequestTag/kubernetes-service-account': 'ecr-pull-through-cache',
+      },
+    },
+  },
+};
+
+/** The cluster account role's permission to take the hop to the target role: exactly the actions of its variant. */
+const HOP: Record<string, unknown> = {
+  'assume-target-role-policy.json': 'sts:AssumeRole',
+  'assume-target-role-policy-pod-identity.json': ['sts:AssumeRole', 'sts:TagSession'],
 };
 
 describe('trust policies: exactly this principal, action and condition', () => {
@@ -42,6 +67,20 @@ describe('trust policies: exactly this principal, action and condition', () => {
     const { Principal, Action, Condition, Effect } = all[0]!;
     expect(Effect).toBe('Allow');
     expect({ Principal, Action, Condition }).toStrictEqual(expected);
+  });
+
+  it.each(Object.entries(HOP))('%s: only the target role, only its variant\'s actions', (file, action) => {
+    const all = statements(file) as (Statement & { Resource: unknown })[];
+    expect(all).toHaveLength(1);
+    expect([all[0]!.Effect, all[0]!.Action, all[0]!.Resource]).toStrictEqual(['Allow', action, 'arn:aws:iam::210987654321:role/ecr-pull-through-cache-reader']);
+  });
+
+  it('the steps of each cross-account variant use that variant\'s trust and permission documents', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'aws-setup.md'), 'utf8');
+    const block = (tag: string) => [...doc.matchAll(/^```sh ([^\n]*)\n([\s\S]*?)^```$/gm)].find((m) => m[1]!.split(' ').includes(tag))![2]!;
+    const uses = (tag: string) => [...block(tag).matchAll(/\$WORK\/((?:trust-cross-account|assume-target-role-policy)[a-z-]*\.json)/g)].map((m) => m[1]).sort();
+    expect(new Set(uses('cross-account'))).toEqual(new Set(['assume-target-role-policy.json', 'trust-cross-account.json']));
+    expect(new Set(uses('pod-identity-target'))).toEqual(new Set(['assume-target-role-policy-pod-identity.json', 'trust-cross-account-pod-identity.json']));
   });
 
   it('a wildcard principal or a dropped condition fails the comparison', () => {

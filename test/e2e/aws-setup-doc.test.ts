@@ -8,7 +8,10 @@
  * and are not run. A block tagged with variant names runs only in those variants.
  *
  * Each variant runs the setup twice (every block must be re-runnable), checks what it left in moto, then runs the
- * removal and checks that nothing is left.
+ * removal and checks that nothing is left: in moto, in the stubs' state (Pod Identity associations and the agent
+ * add-on, pull-through-cache rules, the namespace; a namespace that existed before the steps stays), and the docker
+ * logins. moto 5.2.5, the newest on PyPI, has no ECR pull-through-cache API, so the rules are the stub's; the
+ * repositories ECR would create through them on a first pull are created in moto by the test.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -79,7 +82,11 @@ describe('docs/aws-setup.md runs as written', () => {
     let home: string;
     let env: Record<string, string>;
     const stubLog = () => readFileSync(env.STUB_LOG!, 'utf8');
-    const state = () => JSON.parse(readFileSync(env.STUB_STATE!, 'utf8')) as { associations: Record<string, string>[]; ptc_rules: unknown[] };
+    const state = () => JSON.parse(readFileSync(env.STUB_STATE!, 'utf8')) as
+      { associations: Record<string, string>[]; ptc_rules: { prefix: string }[]; addons: { name: string; tags: Record<string, string> }[] };
+    const namespaces = () => JSON.parse(readFileSync(join(env.STUB_DIR!, 'namespaces.json'), 'utf8')) as Record<string, Record<string, string>>;
+    // One variant installs into a namespace that existed before the steps: the removal must leave that one alone.
+    const nsExisted = tags.includes('pod-identity-same-account');
     const aws = (args: string[], profile?: string) => new Promise<string>((resolve, reject) => {
       execFile(toolPaths.aws, [...(profile ? ['--profile', profile] : []), ...args, '--output', 'json', '--region', REGION], { env }, (err, stdout, stderr) =>
         (err ? reject(new Error(stderr)) : resolve(stdout)));
@@ -122,6 +129,7 @@ describe('docs/aws-setup.md runs as written', () => {
       };
       writeFileSync(env.STUB_LOG!, '');
       writeFileSync(env.STUB_STATE!, JSON.stringify({ addons: [], associations: [], ptc_rules: [] }));
+      writeFileSync(join(stubDir, 'namespaces.json'), JSON.stringify(nsExisted ? { 'cache-ns': {} } : {}));
       // The profile of the ECR account: moto credentials of a role session in that account.
       writeFileSync(env.AWS_CONFIG_FILE!, '');
       writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE!, '');
@@ -155,7 +163,11 @@ describe('docs/aws-setup.md runs as written', () => {
       expect(values.serviceAccount.name).toBe('cache-sa');
       expect(values.serviceAccount.annotations['eks.amazonaws.com/role-arn']).toBe(`arn:aws:iam::${ACCOUNT}:role/cache-role`);
       expect(values.image).toEqual({ repository: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform/registry-cache`, tag: '3.0.0-7' });
-      expect(stubLog()).toMatch(/^helm upgrade --install cache twuni\/docker-registry --version 3\.0\.0 --namespace cache-ns --create-namespace /m);
+      expect(stubLog()).toMatch(/^helm upgrade --install cache twuni\/docker-registry --version 3\.0\.0 --namespace cache-ns /m);
+      // step 6 made the namespace and labelled it as its own, unless it existed (then untouched)
+      expect(namespaces()).toEqual({ 'cache-ns': nsExisted ? {} : { 'app.kubernetes.io/created-by': 'registry-cache-aws-setup' } });
+      if (tags.includes('pod-identity')) expect(state().addons).toEqual([{ cluster: 'test-cluster', name: 'eks-pod-identity-agent', tags: { 'created-by': 'registry-cache-aws-setup' } }]);
+      if (tags.includes('ptc')) expect(state().ptc_rules.map((r) => r.prefix).sort()).toEqual(['k8s', 'quay']);
       // step 5 pushed our image where the values point (docker is stubbed; the repository is moto's)
       expect(stubLog()).toMatch(new RegExp(`^docker buildx build .* -t ${ACCOUNT}\\.dkr\\.ecr\\.${REGION}\\.amazonaws\\.com/platform/registry-cache:3\\.0\\.0-7 --push \\.$`, 'm'));
       const repos = (JSON.parse(await aws(['ecr', 'describe-repositories'])) as { repositories: { repositoryName: string; imageTagMutability: string }[] }).repositories;
@@ -202,6 +214,21 @@ describe('docs/aws-setup.md runs as written', () => {
       }
       const credentialsRole = tags.includes('cross-account') || tags.includes('pod-identity-target') ? `arn:aws:iam::${ECR_ACCOUNT}:role/cache-reader` : `arn:aws:iam::${ACCOUNT}:role/cache-role`;
       expect(lastExpected).toEqual({ registry: credentialsRole, 'sts-init': credentialsRole, 'cred-refresher': credentialsRole });
+      if (chained) {
+        // the target role's trust and the hop's permission: TagSession only where EKS passes session tags
+        const targetTrust = JSON.stringify((JSON.parse(await aws(['iam', 'get-role', '--role-name', 'cache-reader'], 'ecr-account')) as { Role: { AssumeRolePolicyDocument: unknown } }).Role.AssumeRolePolicyDocument);
+        const hop = JSON.stringify((JSON.parse(await aws(['iam', 'get-role-policy', '--role-name', 'cache-role', '--policy-name', 'assume-target-role'])) as { PolicyDocument: unknown }).PolicyDocument);
+        expect(targetTrust).toContain(`"arn:aws:iam::${ACCOUNT}:role/cache-role"`);
+        if (tags.includes('pod-identity-target')) {
+          expect(targetTrust).toContain('"sts:TagSession"');
+          expect(targetTrust).toContain('"aws:RequestTag/kubernetes-namespace":"cache-ns"');
+          expect(targetTrust).toContain(`"aws:RequestTag/eks-cluster-arn":"arn:aws:eks:${REGION}:${ACCOUNT}:cluster/test-cluster"`);
+          expect(hop).toContain('"sts:TagSession"');
+        } else {
+          expect(targetTrust).not.toContain('TagSession');
+          expect(hop).not.toContain('TagSession');
+        }
+      }
       if (tags.includes('pod-identity-target')) {
         expect(state().associations).toEqual([expect.objectContaining({ namespace: 'cache-ns', serviceAccount: 'cache-sa', targetRoleArn: `arn:aws:iam::${ECR_ACCOUNT}:role/cache-reader` })]);
       } else if (tags.includes('pod-identity')) {
@@ -214,6 +241,10 @@ describe('docs/aws-setup.md runs as written', () => {
     });
 
     it('the removal leaves nothing behind', { timeout: 600_000 }, async () => {
+      if (tags.includes('ptc')) {
+        // what ECR does on the first pull of registry.k8s.io/pause and quay.io/prometheus/node-exporter through the rules
+        for (const repo of ['k8s/pause', 'quay/prometheus/node-exporter']) await aws(['ecr', 'create-repository', '--repository-name', repo]);
+      }
       const removal = await run(selected(true));
       expect(removal.code, removal.stderr.split('\n').slice(-15).join('\n')).toBe(0);
       expect((JSON.parse(await aws(['s3api', 'list-buckets'])) as { Buckets: unknown[] }).Buckets).toEqual([]);
@@ -222,6 +253,14 @@ describe('docs/aws-setup.md runs as written', () => {
       expect((JSON.parse(await aws(['iam', 'list-roles'], 'ecr-account')) as { Roles: unknown[] }).Roles).toEqual([]);
       expect((JSON.parse(await aws(['ecr', 'describe-repositories'], 'ecr-account')) as { repositories: unknown[] }).repositories).toEqual([]);
       expect(state().associations).toEqual([]);
+      expect(state().addons).toEqual([]);
+      expect(state().ptc_rules).toEqual([]);
+      expect(namespaces()).toEqual(nsExisted ? { 'cache-ns': {} } : {});
+      const logouts = stubLog().split('\n').filter((l) => l.startsWith('docker logout '));
+      expect(logouts).toContain(`docker logout ${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
+      if (tags.some((t) => ['cross-account', 'pod-identity-target', 'repository-policy'].includes(t))) {
+        expect(logouts).toContain(`docker logout ${ECR_ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
+      }
       expect(existsSync(join(home, 'registry-cache-setup'))).toBe(false);
     });
   });

@@ -33,6 +33,7 @@ const ATTACHED_TO: Record<string, string> = {
   'trust-irsa.json': `arn:aws:iam::${ACCOUNT}:role/ecr-pull-through-cache`,
   'trust-pod-identity.json': `arn:aws:iam::${ACCOUNT}:role/ecr-pull-through-cache`,
   'trust-cross-account.json': `arn:aws:iam::${ECR_ACCOUNT}:role/ecr-pull-through-cache-reader`,
+  'trust-cross-account-pod-identity.json': `arn:aws:iam::${ECR_ACCOUNT}:role/ecr-pull-through-cache-reader`,
   'ecr-repository-policy-cross-account.json': `arn:aws:ecr:${REGION}:${ECR_ACCOUNT}:repository/cache-test/busybox`,
 };
 
@@ -53,7 +54,11 @@ const KNOWN: { files: string[]; issue: string; detail: RegExp; why: string }[] =
     detail: /^"Unknown condition oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[0-9A-F]{32}:(sub|aud) for action sts:AssumeRoleWithWebIdentity"$/,
     why: 'the OIDC provider\'s own keys (<issuer>:sub, <issuer>:aud), which IAM documents for web identity federation',
   },
-  { files: ['assume-target-role-policy.json', 'ecr-pull-policy.json', 'trust-irsa.json', 'trust-pod-identity.json', 'trust-cross-account.json'], issue: 'CREDENTIALS_EXPOSURE', detail: /^""$/, why: CREDENTIALS },
+  {
+    files: ['assume-target-role-policy.json', 'assume-target-role-policy-pod-identity.json', 'ecr-pull-policy.json', 'trust-irsa.json',
+      'trust-pod-identity.json', 'trust-cross-account.json', 'trust-cross-account-pod-identity.json'],
+    issue: 'CREDENTIALS_EXPOSURE', detail: /^""$/, why: CREDENTIALS,
+  },
 ];
 
 interface Statement { Principal?: unknown; Resource?: unknown; NotResource?: unknown; [k: string]: unknown }

@@ -57,6 +57,15 @@ describe('metric names used by the monitoring kit exist in the running stack', (
     expect(exposed.has('cred_refresher_no_such_metric')).toBe(false);
   });
 
+  it("the helper's runs inside the real registry reach the refresher's metrics (the dashboard's helper panel)", async () => {
+    // The pull above ran the helper through proxy.exec; each run appended its outcome to the ECR cache directory.
+    const text = await (await fetch(`${stack.refresher.url}/metrics`)).text();
+    const successes = [...text.matchAll(/^cred_refresher_helper_runs_total\{result="success",outcome="(\w+)"\} (\d+)$/gm)];
+    expect(successes.map((m) => m[1]).sort()).toEqual(['cache', 'ecr', 'stale_cache']);
+    expect(successes.reduce((n, m) => n + Number(m[2]), 0)).toBeGreaterThan(0);
+    expect(exposed.has('cred_refresher_helper_runs_total')).toBe(true);
+  });
+
   it('the outside names are only those of kube-state-metrics and Prometheus', () => {
     const outside = new Set(used().flatMap((u) => u.names).filter((n) => !exposed.has(n)));
     expect([...outside].sort()).toEqual([...FROM_ELSEWHERE].sort());

@@ -1,6 +1,9 @@
 /**
  * The preflight for real: sts-init in the local stack (registry 3.0.0, moto S3 behind the enforcer, the local STS/ECR)
- * with each IAM document broken in turn by denials matching its statements; the `preflight` subcommand as an operator
+ * with each IAM document broken in turn by denials matching its statements (Pod Identity through the local AWS's EKS
+ * Pod Identity agent; the chained role of overlays/cross-account.yaml; another account's registry, as
+ * overlays/ecr-other-account.yaml); not ecr-pull-through-cache-policy.json, whose ecr:BatchImportUpstreamImage has no
+ * API call to probe (docs/operations.md, "Preflight"); the `preflight` subcommand as an operator
  * runs it in the registry container; and moto's own IAM evaluation of chart-values/aws/s3-cache-policy.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +33,8 @@ interface Broken {
   s3?: DenialSpec[];
   /** sts-init env beyond the values'. */
   env?: Record<string, string>;
+  /** IRSA (default) or the Pod Identity agent (overlays/pod-identity.yaml). */
+  source?: 'irsa' | 'pod-identity';
   /** The start of sts-init's last line, and its end (the fix). */
   line: RegExp;
 }
@@ -37,6 +42,12 @@ interface Broken {
 const PRINCIPAL = 'arn:aws:sts::123456789012:assumed-role/ecr-pull-through-cache/\\S+';
 const BUCKET = 'arn:aws:s3:::registry-cache';
 const REPO = 'arn:aws:ecr:us-east-1:123456789012:repository/ecr-pull-through-cache';
+/** overlays/cross-account.yaml: the role sts-init chains into, in the ECR account. */
+const TARGET_ROLE = 'arn:aws:iam::210987654321:role/ecr-pull-through-cache-reader';
+const ROLE = 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
+/** overlays/ecr-other-account.yaml: the ECR registry of another account, pulled from by the cluster account's role. */
+const OTHER_ECR = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
+const OTHER_REPO = 'arn:aws:ecr:us-east-1:210987654321:repository/ecr-pull-through-cache';
 const failLine = (action: string, resource: string, file: string) =>
   new RegExp(`^sts-init: preflight: FAIL ${escape(action)} on ${resource} as ${PRINCIPAL}: .*${escape(fixOf(file, file === FILES.bucketPolicy ? undefined : action))} \\(PREFLIGHT=off skips the preflight\\)$`);
 
@@ -79,6 +90,39 @@ const CASES: Array<[string, Broken]> = [
     ecr: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'].map((action) => ({ action })),
     line: failLine('ecr:BatchGetImage', escape(REPO), FILES.ecrPolicy),
   }],
+  ['trust-pod-identity.json: the role does not trust this pod (Pod Identity, through the agent)', {
+    doc: FILES.trustPodIdentity,
+    source: 'pod-identity',
+    // EKS Auth assumes the role as pods.eks.amazonaws.com; the trust policy's tag conditions do not match.
+    sts: [{ action: 'sts:AssumeRole', resourcePrefix: ROLE, policy: 'resource' }],
+    line: new RegExp(`^sts-init: CredentialsProviderError: Server responded with status: 400 \\(the EKS Pod Identity agent: .*\\); fix ${escape(FILES.trustPodIdentity)}$`),
+  }],
+  ['trust-cross-account.json: the role in the ECR account does not trust the cluster role', {
+    doc: FILES.trustCrossAccount,
+    env: { TARGET_ROLE_ARN: TARGET_ROLE },
+    sts: [{ action: 'sts:AssumeRole', resourcePrefix: TARGET_ROLE, policy: 'resource' }],
+    // (the message's role names are redacted by sts-init's server-text scrubbing; the accounts stay)
+    line: new RegExp(`^sts-init: AccessDenied: User: arn:aws:sts::123456789012:\\S+ is not authorized to perform: sts:AssumeRole on resource: "arn:aws:iam::210987654321:\\S+" with an explicit deny in a resource-based policy${escape(fixOf(FILES.trustCrossAccount))}$`),
+  }],
+  ['assume-target-role-policy.json: the cluster role may not chain into the ECR account', {
+    doc: FILES.assumeTarget,
+    env: { TARGET_ROLE_ARN: TARGET_ROLE },
+    sts: [{ action: 'sts:AssumeRole', resourcePrefix: TARGET_ROLE, policy: 'identity' }],
+    line: new RegExp(`^sts-init: AccessDenied: .*because no identity-based policy allows the sts:AssumeRole action${escape(fixOf(FILES.assumeTarget))}$`),
+  }],
+  ['ecr-repository-policy-cross-account.json: the repository in the ECR account does not let the cluster role pull', {
+    doc: FILES.ecrRepositoryPolicyCrossAccount,
+    env: { ECR_REGISTRIES: OTHER_ECR, PREFLIGHT_ECR_REPOSITORY: 'ecr-pull-through-cache' },
+    ecr: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'].map((action) => ({ action, resourcePrefix: OTHER_REPO, policy: 'resource' as const })),
+    line: new RegExp(`^sts-init: preflight: FAIL ecr:BatchGetImage on ${escape(OTHER_REPO)} as ${PRINCIPAL}: .*${escape(fixOf(FILES.ecrRepositoryPolicyCrossAccount, 'ecr:BatchGetImage'))} \\(PREFLIGHT=off skips the preflight\\)$`),
+  }],
+];
+
+/** The same stacks without a denial start: each broken case fails because of its denial, not its setup. */
+const UNBROKEN: Array<[string, Pick<Broken, 'env' | 'source'>]> = [
+  ['Pod Identity through the agent', { source: 'pod-identity' }],
+  ['the role chained into the ECR account', { env: { TARGET_ROLE_ARN: TARGET_ROLE } }],
+  ['the ECR registry of another account, with the probe repository', { env: { ECR_REGISTRIES: OTHER_ECR, PREFLIGHT_ECR_REPOSITORY: 'ecr-pull-through-cache' } }],
 ];
 
 describe('a misconfigured stack fails at the init step with the line naming the fix', () => {
@@ -90,6 +134,7 @@ describe('a misconfigured stack fails at the init step with the line naming the 
   it.each(CASES)('%s', async (_name, broken) => {
     const started = startStack({
       ...(broken.env ? { initEnv: broken.env } : {}),
+      ...(broken.source ? { credentialSource: broken.source } : {}),
       beforeInit: ({ fake, s3 }) => {
         for (const d of [...(broken.sts ?? []), ...(broken.ecr ?? [])]) fake.denials.add(d);
         for (const d of broken.s3 ?? []) s3.denials.add(d);
@@ -99,6 +144,16 @@ describe('a misconfigured stack fails at the init step with the line naming the 
     expect(err).toBeInstanceOf(StsInitFailed);
     expect((err as StsInitFailed).line).toMatch(broken.line);
     expect((err as StsInitFailed).line).toContain(broken.doc);
+  });
+
+  it.each(UNBROKEN)('without the denial, %s passes the init step', async (_name, setup) => {
+    const stack = await startStack({ ...(setup.env ? { initEnv: setup.env } : {}), ...(setup.source ? { credentialSource: setup.source } : {}) });
+    try {
+      expect(stack.initLog).toMatch(/preflight: passed/);
+      if (setup.source === 'pod-identity') expect(stack.fake.calls('eks-auth:AssumeRoleForPodIdentity').map((c) => c.status)).toContain(200);
+    } finally {
+      await stack.stop();
+    }
   });
 });
 

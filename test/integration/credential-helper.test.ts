@@ -2,7 +2,8 @@
  * The built executable, run as the registry runs it (`docker-credential-ecr-login get`, host on stdin), against a
  * local STS/ECR over real HTTP with the real AWS SDK inside. Each behaviour the helper promises beyond v0.12.0 is here.
  */
-import { chmod, copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -103,7 +104,7 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     expect(fake.counts()).toEqual({});
   });
 
-  it('answers 50 concurrent gets on one cache directory; the cache keeps every entry and no temp file', async () => {
+  it('answers 50 concurrent gets on one cache directory; the cache keeps every entry, every run is counted, no temp file', async () => {
     const dir = await freshDir();
     // 50 cold starts on 2 cores take a while; the deadline is not what this test is about.
     const env = staticEnv(dir, { ECR_LOGIN_TIMEOUT: '120s' });
@@ -112,7 +113,34 @@ describe('docker-credential-ecr-login get (built executable)', () => {
     expect(results.filter((r) => r.code !== 0)).toEqual([]);
     const cache = JSON.parse(await readFile(join(dir, 'ecr', 'cache.json'), 'utf8'));
     expect(Object.keys(cache.Registries)).toHaveLength(50);
-    expect((await readdir(join(dir, 'ecr'))).sort()).toEqual(['cache.json', 'log']);
+    expect((await readdir(join(dir, 'ecr'))).sort()).toEqual(['cache.json', 'helper-runs', 'log']);
+    // One outcome byte per run ('e': fetched from ECR), none lost to the 50 concurrent appends; mode exactly 0600.
+    expect(await readFile(join(dir, 'ecr', 'helper-runs'), 'latin1')).toBe('e'.repeat(50));
+    expect((await stat(join(dir, 'ecr', 'helper-runs'))).mode & 0o7777).toBe(0o600);
+  });
+
+  it('counting runs never fails a get: helper-runs as a FIFO, a symbolic link, a directory or a full file', async () => {
+    const dir = await freshDir();
+    const env = staticEnv(dir);
+    expect((await runExe(['get'], { env, stdin: HOST })).code).toBe(0); // creates ecr/ and counts one run
+    const runs = join(dir, 'ecr', 'helper-runs');
+    const target = join(dir, 'elsewhere');
+    await writeFile(target, '');
+    const blockers: Array<[string, () => Promise<void>]> = [
+      ['a FIFO with no reader', async () => void execFileSync('mkfifo', [runs])],
+      ['a symbolic link', async () => symlink(target, runs)],
+      ['a directory', async () => mkdir(runs)],
+      ['a full file', async () => writeFile(runs, 'c'.repeat(64 * 1024), { mode: 0o600 })],
+    ];
+    for (const [what, block] of blockers) {
+      await rm(runs, { recursive: true, force: true });
+      await block();
+      const out = await runExe(['get'], { env, stdin: HOST });
+      expect(out.code, what).toBe(0);
+      expect(parseAnswer(out.stdout).Username, what).toBe('AWS');
+    }
+    expect(await readFile(target, 'utf8')).toBe(''); // the link was not followed
+    expect((await stat(runs)).size).toBe(64 * 1024); // the full file did not grow
   });
 
   it('never hangs: a slow ECR ends at ECR_LOGIN_TIMEOUT with not-found and exit 1', async () => {

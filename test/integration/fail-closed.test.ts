@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { cleanEnv, exePath, requireBuilt, runExe } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import {
-  credentialProcess, ECR_HOST, STS_INIT, irsaEnv, metric, readStored, SOURCE_ROLE, startPodIdentityAgent, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
+  credentialProcess, ECR_HOST, STS_INIT, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
 import { loadYaml, mergeValues, overlayFile, VALUES_FILE, type Container, type Values } from '../chart/chart-values.js';
 
@@ -182,14 +182,16 @@ describe('the principal', () => {
   });
 
   it('pod-identity values: an association handing out another role fails sts-init with exit 2 naming it (docs/aws-setup.md troubleshooting)', async () => {
-    const agent = await startPodIdentityAgent(fake, 'arn:aws:iam::123456789012:role/node-admin', 'pod-identity-token');
+    // The local AWS's EKS Pod Identity agent, its association naming a broader role than the values do.
+    const sub = 'system:serviceaccount:registry-cache:ecr-pull-through-cache';
+    fake.state.podIdentityAssociations[sub] = 'arn:aws:iam::123456789012:role/node-admin';
     try {
       const v = chartValues('pod-identity');
       const root = await workDir('fc-podid-');
       await mkdir(join(root, 'creds'), { mode: 0o755 });
       const tokenFile = join(root, 'eks-pod-identity-token');
-      await writeFile(tokenFile, 'pod-identity-token');
-      const env = envFromValues(initContainer(v, 'sts-init').env, root, { AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.url, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile, PREFLIGHT: 'off' });
+      await fake.writeTokenFile(tokenFile, { sub, aud: 'pods.eks.amazonaws.com' });
+      const env = envFromValues(initContainer(v, 'sts-init').env, root, { AWS_CONTAINER_CREDENTIALS_FULL_URI: fake.podIdentityUrl(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile, PREFLIGHT: 'off' });
       const out = await stsInit([], env);
       expect(out.code, out.stderr).toBe(2);
       const last = out.stderr.trim().split('\n').pop()!;
@@ -197,7 +199,7 @@ describe('the principal', () => {
       expect(last).toContain('arn:aws:iam::123456789012:role/ecr-pull-through-cache');
       expect(existsSync(join(root, 'creds', 'aws', 'credentials.json'))).toBe(false);
     } finally {
-      agent.close();
+      delete fake.state.podIdentityAssociations[sub];
     }
   });
 
@@ -345,7 +347,7 @@ describe('hostile answers from the local AWS never become credentials', () => {
       const elapsedMin = (Date.now() - since) / 60_000;
       expect((await readStored(dir)).AccessKeyId).toBe(good.AccessKeyId);
       expect(metric(failures, 'cred_refresher_refresh_total{kind="sts",result="success",reason="none"}')).toBe(0);
-      const reasons = failures.split('\n').filter((l) => l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
+      const reasons = failures.split('\n').filter((l) => l.startsWith('cred_refresher_refresh_total{') && l.includes('result="failure"')).map((l) => /reason="([^"]+)"/.exec(l)![1]);
       if (mode === 'expired' || mode === 'year-9999') expect(reasons).toEqual(['invalid_expiry']);
       if (mode === 'truncated' || mode === 'huge') expect(reasons).toEqual(['invalid_response']);
       // Measured from the Date of each STS answer, errors included.

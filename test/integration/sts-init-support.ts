@@ -1,7 +1,5 @@
 /** Shared by the sts-init and refresher integration tests: the built roles as child processes, and bounded waits. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chmod, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,23 +109,4 @@ export async function startRefresher(args: string[], env: Record<string, string>
 export function metric(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
-}
-
-/**
- * An EKS Pod Identity agent over real HTTP: answers the container-credentials format with credentials of `roleArn`
- * (issued by the local AWS) when the Authorization header is exactly `token`, 401 otherwise. `url` is what the EKS
- * webhook puts in AWS_CONTAINER_CREDENTIALS_FULL_URI.
- */
-export async function startPodIdentityAgent(fake: FakeAws, roleArn: string, token: string): Promise<{ url: string; close: () => void }> {
-  const server = createServer((req, res) => {
-    if (req.headers.authorization !== token) {
-      res.statusCode = 401;
-      return res.end();
-    }
-    const c = fake.issueCredentials({ roleArn, sessionName: 'eks-registry-c-pod' });
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(c.expiresAt).toISOString() }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/credentials`, close: () => server.close() };
 }

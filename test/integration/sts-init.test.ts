@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireBuilt, runExe, exePath } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { FILES, statementFor } from '../../packages/preflight/src/fix.js';
-import { ECR_HOST, irsaEnv, readStored, SOURCE_ROLE, startPodIdentityAgent, stsInit, TARGET_ROLE, workDir } from './sts-init-support.js';
+import { ECR_HOST, irsaEnv, readStored, SOURCE_ROLE, stsInit, TARGET_ROLE, workDir } from './sts-init-support.js';
 
 let fake: FakeAws;
 beforeAll(async () => {
@@ -226,18 +226,22 @@ describe('sts-init', () => {
   });
 
   it('EKS Pod Identity: a token file ending in a newline (kubelet-projected, hand-written) is sent without it', async () => {
-    const agent = await startPodIdentityAgent(fake, SOURCE_ROLE, 'pod-identity-token');
+    const sub = 'system:serviceaccount:registry-cache:ecr-pull-through-cache';
+    fake.state.podIdentityAssociations[sub] = SOURCE_ROLE;
     try {
       const work = await workDir('sts-init-pi-');
-      await writeFile(join(work, 'eks-pod-identity-token'), 'pod-identity-token\n');
+      const tokenFile = join(work, 'eks-pod-identity-token');
+      const token = await fake.writeTokenFile(tokenFile, { sub, aud: 'pods.eks.amazonaws.com' });
+      await writeFile(tokenFile, `${token}\n`);
       const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work, {
         AWS_ROLE_ARN: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined, EXPECTED_ROLE_ARN: SOURCE_ROLE, PREFLIGHT: 'off',
-        AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.url, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: join(work, 'eks-pod-identity-token'),
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: fake.podIdentityUrl(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
       }));
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toContain('"principal":"arn:aws:sts::123456789012:assumed-role/registry-irsa/');
+      expect(fake.calls('eks-auth:AssumeRoleForPodIdentity')).toHaveLength(1);
     } finally {
-      agent.close();
+      delete fake.state.podIdentityAssociations[sub];
     }
   });
 

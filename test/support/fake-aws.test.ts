@@ -16,6 +16,7 @@ import {
   type Credentials,
 } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createStsApi } from '../../packages/sts-init/src/sts-api.js';
 import { startFakeAws, type FakeAws, type FakeAwsOptions } from './fake-aws.js';
 
 const ACCOUNT = '111122223333';
@@ -397,6 +398,32 @@ describe('injected denials (an IAM document missing a statement)', () => {
     expect((await failure(ecr(creds).send(new GetAuthorizationTokenCommand({})))).name).toBe('AccessDeniedException');
     expect((await fetch(`${fake.url}/_fake/denials`, { method: 'DELETE' })).status).toBe(200);
     expect((await ecr(creds).send(new GetAuthorizationTokenCommand({}))).authorizationData).toHaveLength(1);
+  });
+});
+
+describe('the EKS Pod Identity agent endpoint', () => {
+  it('serves the associated role through the SDK container provider; a trust denial, a bad token and no association as the agent answers them', async () => {
+    await start({ podIdentityAssociations: { [SUB]: SOURCE_ROLE } });
+    const tokenFile = join(dir, 'eks-pod-identity-token');
+    await fake.writeTokenFile(tokenFile, { sub: SUB, aud: 'pods.eks.amazonaws.com' });
+    // sts-init's own container source (the SDK's fromHttp), with the env the EKS webhook injects.
+    vi.stubEnv('AWS_CONTAINER_CREDENTIALS_FULL_URI', fake.podIdentityUrl());
+    vi.stubEnv('AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', tokenFile);
+    const creds = await createStsApi('us-east-1').fromSource({ kind: 'container' }, AbortSignal.timeout(10_000));
+    expect(fake.principalOf(creds.accessKeyId)).toMatch(/^arn:aws:sts::111122223333:assumed-role\/ecr-proxy\/eks-/);
+    expect(creds.expiration!.getTime()).toBeGreaterThan(clock);
+
+    const get = async (token: string) => {
+      const res = await fetch(fake.podIdentityUrl(), { headers: { authorization: token } });
+      return `${res.status} ${await res.text()}`;
+    };
+    const token = fake.signToken({ sub: SUB });
+    fake.denials.add({ action: 'sts:AssumeRole', resourcePrefix: SOURCE_ROLE, policy: 'resource' });
+    expect(await get(token)).toMatch(/^400 \[\S+\]: \(AccessDeniedException\): .*User: pods\.eks\.amazonaws\.com is not authorized to perform: sts:AssumeRole on resource: "arn:aws:iam::111122223333:role\/ecr-proxy".*, fault: client\n$/);
+    fake.denials.clear();
+    expect(await get('not-a-jwt')).toMatch(/^400 .*\(InvalidTokenException\)/);
+    expect(await get(fake.signToken({ sub: 'system:serviceaccount:other:sa' }))).toMatch(/^404 .*\(ResourceNotFoundException\): No Pod Identity association found for other:sa/);
+    expect(fake.calls('eks-auth:AssumeRoleForPodIdentity').map((c) => c.status)).toEqual([200, 400, 400, 404]);
   });
 });
 

@@ -13,6 +13,7 @@ import { Denials } from './fake-aws/denials.js';
 import { Faults } from './fake-aws/faults.js';
 import { signJwt, type TokenClaims } from './fake-aws/jwt.js';
 import { KeyTable, type IssuedCredentials, type KeyStatus, type StaticKey } from './fake-aws/keys.js';
+import { POD_IDENTITY_PATH } from './fake-aws/pod-identity.js';
 import { normaliseRoles, parseRoleArn, type RoleSpec } from './fake-aws/roles.js';
 import { createHandler } from './fake-aws/server.js';
 
@@ -48,6 +49,11 @@ export interface FakeAwsOptions {
   jwtSecret?: string | Buffer;
   /** `aud` claim AssumeRoleWithWebIdentity requires. Default sts.amazonaws.com, as IRSA. */
   audience?: string;
+  /**
+   * EKS Pod Identity associations (service account `sub` → role ARN) the agent endpoint `podIdentityUrl()` serves
+   * credentials for; a trust policy refusing pods.eks.amazonaws.com is a `denials` entry for sts:AssumeRole.
+   */
+  podIdentityAssociations?: Record<string, string>;
 }
 
 export interface FakeAws {
@@ -82,6 +88,8 @@ export interface FakeAws {
   onEcrToken(listener: EcrTokenListener): () => void;
   /** AWS_ENDPOINT_URL_* for a child process. */
   endpointEnv(): Record<string, string>;
+  /** The EKS Pod Identity agent's URL (AWS_CONTAINER_CREDENTIALS_FULL_URI), served by this fake. */
+  podIdentityUrl(): string;
   stop(): Promise<void>;
 }
 
@@ -93,6 +101,7 @@ export async function startFakeAws(opts: FakeAwsOptions = {}): Promise<FakeAws> 
     clockOffsetMs: 0,
     roles: normaliseRoles(opts.roles),
     audience: opts.audience ?? 'sts.amazonaws.com',
+    podIdentityAssociations: { ...opts.podIdentityAssociations },
   };
   const baseNow = opts.now ?? Date.now;
   const now = () => baseNow() + settings.clockOffsetMs;
@@ -147,6 +156,7 @@ export async function startFakeAws(opts: FakeAwsOptions = {}): Promise<FakeAws> 
       AWS_ENDPOINT_URL_ECR: fake.url,
       AWS_ENDPOINT_URL_ECR_PUBLIC: fake.url,
     }),
+    podIdentityUrl: () => `${fake.url}${POD_IDENTITY_PATH}`,
     stop: async () => {},
   };
 

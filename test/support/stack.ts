@@ -63,8 +63,15 @@ export interface StackOptions {
   ecrTls?: boolean;
   /** Runs before sts-init, e.g. to inject denials (`fake.denials`, `s3.denials`) that break one IAM document. */
   beforeInit?: (parts: { fake: FakeAws; s3: S3Enforcer }) => void;
-  /** Env for sts-init beyond the values', e.g. the preflight's optional PREFLIGHT_ECR_REPOSITORY. */
+  /** Env for sts-init beyond the values', e.g. the preflight's optional PREFLIGHT_ECR_REPOSITORY; a TARGET_ROLE_ARN
+   * here (overlays/cross-account.yaml) is a role the local STS lets sts-init assume. */
   initEnv?: Record<string, string>;
+  /**
+   * How sts-init and cred-refresher get their first credentials: IRSA (default: a web identity token, the values'
+   * annotation) or EKS Pod Identity (overlays/pod-identity.yaml: the agent's container endpoint and its token file,
+   * served by the local AWS, whose association gives the service account the values' role).
+   */
+  credentialSource?: 'irsa' | 'pod-identity';
 }
 
 /** sts-init exited non-zero: `line` is its last stderr line (the one an operator reads in the pod's events). */
@@ -138,14 +145,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const roleArn = refresherEnv.ECR_LOGIN_CACHE_IDENTITY ?? 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
 
     say('starting the local AWS (STS, ECR)');
+    const serviceAccount = 'system:serviceaccount:registry-cache:ecr-pull-through-cache';
     const fake = await startFakeAws({
       stsLifetimeSeconds: opts.stsLifetimeSeconds ?? 3600,
       ecrTokenLifetimeSeconds: opts.ecrTokenLifetimeSeconds ?? 43_200,
-      roles: [roleArn],
+      roles: [roleArn, ...(opts.initEnv?.TARGET_ROLE_ARN ? [opts.initEnv.TARGET_ROLE_ARN] : [])],
+      podIdentityAssociations: { [serviceAccount]: roleArn },
     });
     stops.push(() => fake.stop());
     const tokenFile = join(work, 'token');
-    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache', expSeconds: 86_400 });
+    await fake.writeTokenFile(tokenFile, { sub: serviceAccount, expSeconds: 86_400 });
 
     say('starting S3 (moto) behind an enforcer that rejects expired credentials');
     const moto = await startMoto();
@@ -176,10 +185,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     stops.push(() => front.stop());
 
+    // The env the EKS webhook injects: IRSA's two variables, or the Pod Identity agent's (overlays/pod-identity.yaml).
+    const source: Record<string, string> = opts.credentialSource === 'pod-identity'
+      ? { AWS_CONTAINER_CREDENTIALS_FULL_URI: fake.podIdentityUrl(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile }
+      : { AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile };
     const irsa = {
       ...fake.endpointEnv(),
-      AWS_ROLE_ARN: roleArn,
-      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      ...source,
       AWS_ECR_DISABLE_IMDS: 'true',
       AWS_EC2_METADATA_DISABLED: 'true',
       HOME: work,

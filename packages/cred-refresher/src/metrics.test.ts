@@ -27,4 +27,14 @@ describe(Metrics.name, () => {
     expect(text).toContain('cred_refresher_clock_skew_seconds -1.5\n');
     expect(new Metrics().render({ credentialsExpiresAt: undefined, ecrTokens: [] }, 0)).not.toMatch(/^cred_refresher_(principal_info|clock_skew_seconds)[ {]/m);
   });
+
+  it('exports the helper runs by result and outcome, every outcome declared, when the refresher reads them', () => {
+    const runs = { cache: 7, ecr: 2, stale_cache: 0, bad_input: 0, not_ecr_host: 0, not_allowed: 1, identity: 0, ecr_error: 3, deadline: 0, error: 0 };
+    const text = new Metrics().render({ credentialsExpiresAt: undefined, ecrTokens: [], helperRuns: runs }, 0);
+    expect(text).toContain('# TYPE cred_refresher_helper_runs_total counter\n');
+    expect(text).toContain('cred_refresher_helper_runs_total{result="success",outcome="cache"} 7\n');
+    expect(text).toContain('cred_refresher_helper_runs_total{result="failure",outcome="ecr_error"} 3\n');
+    expect(text.match(/^cred_refresher_helper_runs_total\{/gm)).toHaveLength(10);
+    expect(new Metrics().render({ credentialsExpiresAt: undefined, ecrTokens: [] }, 0)).not.toContain('helper_runs');
+  });
 });

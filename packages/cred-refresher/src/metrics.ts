@@ -1,4 +1,6 @@
-/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: six families. */
+/** The refresher's metrics, in the Prometheus text format (0.0.4), written by hand: seven families. */
+import { RUN_OUTCOMES, type RunOutcome } from '@ecr-proxy/credential-helper';
+
 export type Kind = 'sts' | 'ecr';
 
 export interface Snapshot {
@@ -9,6 +11,8 @@ export interface Snapshot {
   /** AWS's clock minus ours, ms, from the Date of the last STS answer; undefined before any. */
   clockSkewMs?: number | undefined;
   ecrTokens: Array<{ registry: string; expiresAt: number | undefined }>;
+  /** `get` runs of the helper by outcome since this process started (run-log.ts); the family is left out without. */
+  helperRuns?: Readonly<Record<RunOutcome, number>>;
 }
 
 const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -66,6 +70,12 @@ export class Metrics {
     }
     family('cred_refresher_last_refresh_timestamp_seconds', 'gauge', 'Unix time of the last successful refresh, by kind.');
     for (const [kind, at] of this.lastRefresh) out.push(`cred_refresher_last_refresh_timestamp_seconds${labels({ kind })} ${num(at / 1000)}`);
+    if (snapshot.helperRuns) {
+      family('cred_refresher_helper_runs_total', 'counter', "The registry's credential helper `get` runs by result and outcome, as the helper recorded them in the ECR cache directory.");
+      for (const [outcome, { result }] of Object.entries(RUN_OUTCOMES)) {
+        out.push(`cred_refresher_helper_runs_total${labels({ result, outcome })} ${snapshot.helperRuns[outcome as RunOutcome] ?? 0}`);
+      }
+    }
     return out.join('\n') + '\n';
   }
 }

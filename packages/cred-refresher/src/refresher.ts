@@ -3,7 +3,7 @@
  * cache), their readiness, liveness and metrics. No timers here: the keepers own all scheduling.
  */
 import { expiryProblem, type Logger } from '@ecr-proxy/core';
-import { cacheKey, isSane, refreshToken, type AuthEntry, type EcrRegistry, type FetchToken, type TokenCache } from '@ecr-proxy/credential-helper';
+import { cacheKey, isSane, refreshToken, type AuthEntry, type EcrRegistry, type FetchToken, type RunOutcome, type TokenCache } from '@ecr-proxy/credential-helper';
 import type { StoredCredentials } from '@ecr-proxy/sts-init';
 import { describe, fromStored, SourceError, toStored, type TemporaryCredentials, type RefresherConfig } from '@ecr-proxy/sts-init/lib';
 import type { Clock } from './clock.js';
@@ -21,6 +21,8 @@ export interface RefresherDeps {
   /** The ECR call, signing with the credentials it is given. */
   ecrFetcher: (credentials: () => Promise<TemporaryCredentials>) => FetchToken;
   random?: () => number;
+  /** The helper's run outcomes (credential-helper's run-log.ts), collected at each scrape; absent: not exported. */
+  helperRuns?: { collect(): void; readonly totals: Readonly<Record<RunOutcome, number>> };
 }
 
 export type RefresherSettings = Pick<
@@ -169,6 +171,7 @@ export class Refresher {
   }
 
   metricsText(): string {
+    this.deps.helperRuns?.collect();
     return this.metrics.render(
       {
         credentialsExpiresAt: this.sts.current ? Date.parse(this.sts.current.Expiration) : undefined,
@@ -178,6 +181,7 @@ export class Refresher {
           registry: registry.host,
           expiresAt: keeper.current ? Date.parse(keeper.current.ExpiresAt) : undefined,
         })),
+        ...(this.deps.helperRuns ? { helperRuns: this.deps.helperRuns.totals } : {}),
       },
       this.deps.clock.now(),
     );

@@ -21,4 +21,12 @@ describe(helperConfigFromEnv.name, () => {
     expect(helperConfigFromEnv({ HOME: '/h', ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'false' }).allowInstanceRole).toBe(false);
     expect(() => helperConfigFromEnv({ HOME: '/h', ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'maybe' })).toThrow(/true or false/);
   });
+
+  it('counts runs in the cache directory only when AWS_ECR_CACHE_DIR names it (the chart values), unless turned off', () => {
+    expect(helperConfigFromEnv({ HOME: '/h', AWS_ECR_CACHE_DIR: '/creds/aws/ecr' }).runLogDir).toBe('/creds/aws/ecr');
+    expect(helperConfigFromEnv({ HOME: '/h' }).runLogDir).toBeUndefined(); // a workstation's ~/.ecr: no reader
+    expect(helperConfigFromEnv({ HOME: '/h', AWS_ECR_CACHE_DIR: '/c', ECR_LOGIN_COUNT_RUNS: 'false' }).runLogDir).toBeUndefined();
+    expect(helperConfigFromEnv({ HOME: '/h', AWS_ECR_CACHE_DIR: '/c', AWS_ECR_DISABLE_CACHE: '1' }).runLogDir).toBeUndefined();
+    expect(() => helperConfigFromEnv({ HOME: '/h', ECR_LOGIN_COUNT_RUNS: 'no' })).toThrow(/ECR_LOGIN_COUNT_RUNS.*true or false/);
+  });
 });

@@ -7,6 +7,12 @@ import { identityPlan, type IdentityPlan } from './cache-key.js';
 export interface HelperConfig {
   /** undefined: no cache (disabled, or no home directory to put it in). */
   cacheDir: string | undefined;
+  /**
+   * Where each `get` appends its outcome for cred-refresher (run-log.ts): the cache directory when AWS_ECR_CACHE_DIR
+   * names it (as the chart values do), unless ECR_LOGIN_COUNT_RUNS=false. undefined on a workstation's default
+   * ~/.ecr, which no refresher reads.
+   */
+  runLogDir: string | undefined;
   ignoreCredsStorage: boolean;
   allowedRegistries: string[];
   timeoutMs: number;
@@ -70,8 +76,11 @@ export function helperConfigFromEnv(env: Env): HelperConfig {
   if (logSetting === 'stderr' || logSetting === 'off') target = logSetting;
   else if (logSetting) target = { file: logSetting };
   else target = cacheDir ? { file: join(cacheDir, 'log', 'ecr-login.log') } : 'stderr';
+  const countRuns = booleanFrom(firstSet(env, 'ECR_LOGIN_COUNT_RUNS') ?? 'true', 'ECR_LOGIN_COUNT_RUNS');
+  const cacheOn = !env.AWS_ECR_DISABLE_CACHE;
   return {
-    cacheDir: env.AWS_ECR_DISABLE_CACHE ? undefined : cacheDir,
+    cacheDir: cacheOn ? cacheDir : undefined,
+    runLogDir: cacheOn && countRuns && firstSet(env, 'AWS_ECR_CACHE_DIR') ? cacheDir : undefined,
     ignoreCredsStorage: env.AWS_ECR_IGNORE_CREDS_STORAGE === 'true',
     allowedRegistries,
     timeoutMs: durationFrom(env, 'ECR_LOGIN_TIMEOUT', 15_000, { minMs: 100, maxMs: 3_600_000 }),

@@ -135,7 +135,7 @@ describe('the cache identity follows the principal (issue 9: a profile switching
     const { fetchToken, calls } = scriptedFetch(tokenFor('x', new Date(T0 + 12 * H)));
     const identity = async () => { throw new Error('credential_process exited 1'); };
     const result = await getCredentials(HOST, deps({ fetchToken, identity }), never);
-    expect(result).toEqual({ ok: false, reason: 'could not resolve the AWS credentials the cache is keyed by: Error: credential_process exited 1' });
+    expect(result).toEqual({ ok: false, reason: 'could not resolve the AWS credentials the cache is keyed by: Error: credential_process exited 1', kind: 'identity' });
     expect(calls).toHaveLength(0);
   });
 });

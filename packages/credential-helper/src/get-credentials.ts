@@ -23,7 +23,7 @@ export interface GetDeps {
 
 export type GetResult =
   | { ok: true; credentials: BasicCredentials; source: 'cache' | 'ecr' | 'stale-cache' }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; kind: 'not_ecr_host' | 'not_allowed' | 'identity' | 'ecr' };
 
 export function entryFrom(token: EcrToken, registry: EcrRegistry, requestedAt: number): AuthEntry {
   return {
@@ -120,15 +120,15 @@ function usable(entry: AuthEntry | undefined, valid: boolean): BasicCredentials 
 export async function getCredentials(serverUrl: string, deps: GetDeps, signal: AbortSignal, writeSignal?: AbortSignal): Promise<GetResult> {
   const now = deps.now ?? Date.now;
   const registry = parseEcrRegistry(serverUrl);
-  if (!registry) return { ok: false, reason: 'not an ECR registry host' };
+  if (!registry) return { ok: false, reason: 'not an ECR registry host', kind: 'not_ecr_host' };
   const log = deps.log.with({ registry: registry.host });
-  if (!isAllowed(registry, deps.allowed)) return { ok: false, reason: 'registry not in ECR_LOGIN_ALLOWED_REGISTRIES' };
+  if (!isAllowed(registry, deps.allowed)) return { ok: false, reason: 'registry not in ECR_LOGIN_ALLOWED_REGISTRIES', kind: 'not_allowed' };
 
   let identity: string;
   try {
     identity = typeof deps.identity === 'string' ? deps.identity : await deps.identity(registry);
   } catch (err) {
-    return { ok: false, reason: `could not resolve the AWS credentials the cache is keyed by: ${(err as Error).name}: ${serverText((err as Error).message)}` };
+    return { ok: false, reason: `could not resolve the AWS credentials the cache is keyed by: ${(err as Error).name}: ${serverText((err as Error).message)}`, kind: 'identity' };
   }
   const entry = await cached(deps.cache, cacheKey(identity, registry), log);
   const fresh = usable(entry, entry !== undefined && isSane(entry, now()) && isFresh(entry, now()));
@@ -143,6 +143,6 @@ export async function getCredentials(serverUrl: string, deps: GetDeps, signal: A
       log.warn('refreshing the ECR token failed; serving the cached token, still valid', { err, expiresAt: entry!.ExpiresAt });
       return { ok: true, credentials: stale, source: 'stale-cache' };
     }
-    return { ok: false, reason: `could not get an ECR token: ${(err as Error).name}: ${serverText((err as Error).message)}` };
+    return { ok: false, reason: `could not get an ECR token: ${(err as Error).name}: ${serverText((err as Error).message)}`, kind: 'ecr' };
   }
 }

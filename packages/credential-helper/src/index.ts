@@ -7,3 +7,4 @@ export * from './get-credentials.js';
 export * from './protocol.js';
 export * from './config.js';
 export { helperMain } from './main.js';
+export * from './run-log.js';

@@ -6,6 +6,7 @@ import { fenceInstanceMetadata, helperConfigFromEnv, type HelperConfig } from '.
 import type { FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
 import { runProtocol, type Outcome } from './protocol.js';
+import { recordRun, type RunOutcome } from './run-log.js';
 
 const lazyFetchToken: FetchToken = async (registry, signal) =>
   (await import('./ecr-api.js')).fetchEcrToken(registry, signal);
@@ -54,5 +55,7 @@ export async function helperMain(
     // The protocol answers at its deadline; this ends the process even if something it waits on is stuck.
     ...(io.stdin ? {} : { onDeadlineStart: (ms: number) => armWatchdog(ms + 2000, 'docker-credential-ecr-login: no answer within ECR_LOGIN_TIMEOUT; exiting') }),
     list: { aws: io.listAws ?? lazyListAws, region: config.region, cacheEnabled: config.cacheDir !== undefined },
+    // Outcomes counted beside the token cache, for cred-refresher to export (run-log.ts); off with the cache.
+    ...(config.runLogDir ? { recordRun: (outcome: RunOutcome) => void recordRun(config.runLogDir!, outcome) } : {}),
   });
 }

@@ -140,4 +140,22 @@ describe(runProtocol.name, () => {
     expect(await runProtocol(['foo'], deps())).toEqual({ exitCode: 1, stdout: 'docker-credential-ecr-login: unknown action: foo\n' });
   });
 
+
+  it('tells recordRun each get outcome once; other verbs record nothing', async () => {
+    const outcomes: string[] = [];
+    const recordRun = (o: string) => void outcomes.push(o);
+    const shared = memoryCache();
+    const run = (over: Partial<ProtocolDeps>) => runProtocol(['get'], deps({ recordRun, cache: shared.cache, ...over }));
+    await run({}); // fetched from ECR, cached
+    await run({}); // from the cache
+    await run({ readStdin: async () => '' });
+    await run({ readStdin: async () => 'example.com' });
+    await run({ allowedRegistries: ['210987654321'] });
+    await run({ identity: async () => { throw new Error('no credentials'); } });
+    await runProtocol(['get'], deps({ recordRun, fetchToken: scriptedFetch(new Error('AccessDenied')).fetchToken }));
+    await runProtocol(['get'], deps({ recordRun, fetchToken: scriptedFetch('hang').fetchToken, timeoutMs: 50 }));
+    await runProtocol(['version'], deps({ recordRun }));
+    await runProtocol(['list'], deps({ recordRun }));
+    expect(outcomes).toEqual(['ecr', 'cache', 'bad_input', 'not_ecr_host', 'not_allowed', 'identity', 'ecr_error', 'ecr_error']);
+  });
 });

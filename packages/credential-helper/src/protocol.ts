@@ -6,6 +6,7 @@ import { DeadlineError, redactUserinfo, withDeadline, type Logger } from '@ecr-p
 import type { TokenCache } from './cache.js';
 import type { FetchToken } from './ecr-token.js';
 import type { EcrRegistry } from './registry-host.js';
+import type { RunOutcome } from './run-log.js';
 import { getCredentials } from './get-credentials.js';
 import { cachedPairs, listCredentials, type ListAws } from './list.js';
 import { goJsonObject, goJsonString, goTrimSpace, scanLinesJoined } from './go-text.js';
@@ -31,6 +32,8 @@ export interface ProtocolDeps {
   onDeadlineStart?: (ms: number) => void;
   /** For `list`: its extra AWS calls, the default region, and whether the cache is enabled at all. */
   list: { aws: ListAws; region: string | undefined; cacheEnabled: boolean };
+  /** Told each `get`'s outcome once, before it answers (run-log.ts); must not throw. */
+  recordRun?: (outcome: RunOutcome) => void;
 }
 
 export interface Outcome {
@@ -116,9 +119,16 @@ async function serverUrlFrom(deps: ProtocolDeps): Promise<{ bytes: Buffer; text:
   return { bytes, text: bytes.toString('latin1') };
 }
 
+const FAILURE_OUTCOME = { not_ecr_host: 'not_ecr_host', not_allowed: 'not_allowed', identity: 'identity', ecr: 'ecr_error' } as const;
+const SUCCESS_OUTCOME = { cache: 'cache', ecr: 'ecr', 'stale-cache': 'stale_cache' } as const;
+
 async function get(deps: ProtocolDeps): Promise<Outcome> {
+  const record = deps.recordRun ?? (() => {});
   const input = await serverUrlFrom(deps);
-  if ('error' in input) return fail(input.error);
+  if ('error' in input) {
+    record('bad_input');
+    return fail(input.error);
+  }
   const serverUrl = input.text;
   // A server URL may carry user info (`https://user:password@host`): never logged (the reference logs it verbatim).
   const logged = redactUserinfo(input.bytes.toString('utf8'));
@@ -137,15 +147,18 @@ async function get(deps: ProtocolDeps): Promise<Outcome> {
       ),
     );
     if (!result.ok) {
+      record(FAILURE_OUTCOME[result.kind]);
       deps.log.info('credentials not found', { serverUrl: logged, reason: result.reason });
       return fail(NOT_FOUND);
     }
+    record(SUCCESS_OUTCOME[result.source]);
     deps.log.debug('credentials found', { serverUrl: logged, source: result.source });
     const { username, password } = result.credentials;
     const json = `{"ServerURL":${goJsonString(input.bytes)},"Username":${goJsonString(Buffer.from(username))},"Secret":${goJsonString(Buffer.from(password))}}`;
     return { stdout: `${json}\n`, exitCode: 0 };
   } catch (err) {
     const reason = err instanceof DeadlineError ? err.message : `unexpected error: ${(err as Error).message}`;
+    record(err instanceof DeadlineError ? 'deadline' : 'error');
     deps.log.error('credentials not found', { serverUrl: logged, reason });
     return fail(NOT_FOUND);
   }

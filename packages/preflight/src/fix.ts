@@ -8,6 +8,7 @@
  */
 import bucketPolicyCrossAccount from '../../../chart-values/aws/bucket-policy-cross-account.json' with { type: 'json' };
 import ecrPolicy from '../../../chart-values/aws/ecr-pull-policy.json' with { type: 'json' };
+import ecrRepositoryPolicyCrossAccount from '../../../chart-values/aws/ecr-repository-policy-cross-account.json' with { type: 'json' };
 import s3Policy from '../../../chart-values/aws/s3-cache-policy.json' with { type: 'json' };
 
 export type Mode = 'same-account' | 'cross-account';
@@ -17,6 +18,8 @@ export interface Fix {
   file: string;
   /** Statement id in that file (a policy document), or the key (the values file), when one is meant. */
   sid?: string;
+  /** What refused, when the error itself does not say (one clause). */
+  why?: string;
 }
 
 export const FILES = {
@@ -24,6 +27,7 @@ export const FILES = {
   bucketPolicy: 'chart-values/aws/bucket-policy.json',
   bucketPolicyCrossAccount: 'chart-values/aws/bucket-policy-cross-account.json',
   ecrPolicy: 'chart-values/aws/ecr-pull-policy.json',
+  ecrRepositoryPolicyCrossAccount: 'chart-values/aws/ecr-repository-policy-cross-account.json',
   trustIrsa: 'chart-values/aws/trust-irsa.json',
   trustPodIdentity: 'chart-values/aws/trust-pod-identity.json',
   trustCrossAccount: 'chart-values/aws/trust-cross-account.json',
@@ -40,6 +44,7 @@ const DOCUMENTS: Partial<Record<string, PolicyDocument>> = {
   [FILES.s3Policy]: s3Policy,
   [FILES.bucketPolicyCrossAccount]: bucketPolicyCrossAccount,
   [FILES.ecrPolicy]: ecrPolicy,
+  [FILES.ecrRepositoryPolicyCrossAccount]: ecrRepositoryPolicyCrossAccount,
 };
 
 /** The id of the first Allow statement of `file` that grants `action` (exactly or by a `service:*` wildcard). */
@@ -69,10 +74,22 @@ export function fixFor(action: string, message: string, mode: Mode): Fix {
     if (blamed === 'resource') return { file: FILES.bucketPolicy };
     return withSid(FILES.s3Policy, action);
   }
-  if (service === 'ecr') return withSid(FILES.ecrPolicy, action);
+  if (service === 'ecr') {
+    // A repository policy refused a principal of another account: the ECR account's repository policy
+    // (overlays/ecr-other-account.yaml). In the principal's own account no file of this repository sets one.
+    if (blamed === 'resource' && crossAccountEcr(message)) return withSid(FILES.ecrRepositoryPolicyCrossAccount, action);
+    return withSid(FILES.ecrPolicy, action);
+  }
   if (action === 'sts:AssumeRoleWithWebIdentity') return { file: FILES.trustIrsa };
   if (action === 'sts:AssumeRole') return blamed === 'identity' ? { file: FILES.assumeTarget } : { file: FILES.trustCrossAccount };
   return { file: FILES.values };
+}
+
+/** The AccessDenied message names a principal (`User: arn:…:ACCOUNT:…`) of another account than the repository's. */
+function crossAccountEcr(message: string): boolean {
+  const principal = /User: arn:aws[\w-]*:(?:sts|iam)::(\d{12}):/.exec(message)?.[1];
+  const repository = /arn:aws[\w-]*:ecr:[\w-]+:(\d{12}):repository\//.exec(message)?.[1];
+  return principal !== undefined && repository !== undefined && principal !== repository;
 }
 
 function withSid(file: string, action: string): Fix {
@@ -88,10 +105,20 @@ export function fixText(fix: Fix): string {
 
 /**
  * The file to fix when sts-init itself is refused a role (before any preflight can run): the trust policy for
- * sts:AssumeRoleWithWebIdentity, the trust or the caller's policy for sts:AssumeRole. undefined: not a denial.
+ * sts:AssumeRoleWithWebIdentity, the trust or the caller's policy for sts:AssumeRole, and trust-pod-identity.json
+ * when the EKS Pod Identity agent answers 400. undefined: not a denial.
+ *
+ * The agent passes on EKS Auth's AssumeRoleForPodIdentity error with its HTTP status (aws/eks-pod-identity-agent,
+ * pkg/errors/errors.go); 400 is AccessDeniedException (the role's trust policy refuses pods.eks.amazonaws.com or
+ * its tag conditions do not match), or a token EKS Auth rejects (InvalidTokenException, ExpiredTokenException,
+ * both kubelet's to renew); 404 is no association, which no file of this repository makes. The SDK's container
+ * provider (@aws-sdk/credential-provider-http) keeps only the status ("Server responded with status: 400").
  */
 export function fixForStsError(err: unknown): Fix | undefined {
   const e = (err ?? {}) as { name?: string; message?: string };
+  if (e.name === 'CredentialsProviderError' && /Server responded with status: 400\b/.test(e.message ?? '')) {
+    return { file: FILES.trustPodIdentity, why: 'the EKS Pod Identity agent: eks-auth:AssumeRoleForPodIdentity refused the role (AccessDenied by its trust policy, or a rejected token)' };
+  }
   if (e.name !== 'AccessDenied' && e.name !== 'AccessDeniedException') return undefined;
   const action = /sts:(AssumeRoleWithWebIdentity|AssumeRole)\b/.exec(e.message ?? '')?.[0];
   return action ? fixFor(action, e.message ?? '', 'same-account') : undefined;

@@ -71,7 +71,7 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     const fix = fixForStsError(err);
     // A path that names a FIFO, a device or a directory is the user's to fix, like any bad setting: exit 2.
     const fileType = (err as Error | undefined)?.name === 'FileTypeError';
-    const line = err instanceof ConfigError || fileType ? oneLine((err as Error).message) : `${describe(err)}${fix ? `; fix ${fixText(fix)}` : ''}`;
+    const line = err instanceof ConfigError || fileType ? oneLine((err as Error).message) : `${describe(err)}${fix?.why ? ` (${fix.why})` : ''}${fix ? `; fix ${fixText(fix)}` : ''}`;
     process.stderr.write(`sts-init: ${line}\n`);
     // A principal other than the expected role is a configuration fault (trust policy, annotation), not an outage;
     // a local environment error too: nothing but a change of the environment fixes either.

@@ -17,6 +17,8 @@ export interface FakeSettings {
   roles: RoleSpec[] | undefined;
   /** The `aud` claim a web identity token must carry. */
   audience: string;
+  /** EKS Pod Identity associations: the token's `sub` (system:serviceaccount:NS:SA) to the role it gets. */
+  podIdentityAssociations: Record<string, string>;
 }
 
 export interface FakeContext {

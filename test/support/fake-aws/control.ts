@@ -67,5 +67,6 @@ function applySettings(fake: FakeAws, input: Record<string, unknown>) {
   }
   if (input.roles !== undefined) fake.state.roles = normaliseRoles(input.roles as Array<string | RoleSpec> | undefined);
   if (typeof input.audience === 'string') fake.state.audience = input.audience;
+  if (input.podIdentityAssociations !== undefined) fake.state.podIdentityAssociations = { ...(input.podIdentityAssociations as Record<string, string>) };
   return fake.state;
 }

@@ -7,6 +7,7 @@ import type { AwsCall, FakeContext, Reply } from './context.js';
 import { ecrCall, ecrTarget, jsonError } from './ecr.js';
 import { accessDeniedMessage, type Denials } from './denials.js';
 import type { Faults, FaultSpec } from './faults.js';
+import { podIdentityCredentials, POD_IDENTITY_PATH } from './pod-identity.js';
 import { isStsRequest, stsCall, stsError } from './sts.js';
 import { readBody, requestId } from './wire.js';
 
@@ -26,6 +27,11 @@ export function createHandler(parts: HandlerParts) {
     try {
       const body = (await readBody(req)).toString('utf8');
       if (req.url?.startsWith('/_fake/')) return await parts.control(req, res, body);
+      if (req.method === 'GET' && req.url === POD_IDENTITY_PATH) {
+        const reply = podIdentityCredentials(req, parts.ctx, parts.denials);
+        parts.log.add({ service: 'eks-auth', action: 'AssumeRoleForPodIdentity', at: parts.ctx.now(), status: reply.status, ...(reply.errorCode ? { errorCode: reply.errorCode } : {}) });
+        return write(res, reply, parts.ctx.now());
+      }
       const call = recognise(req, body, parts.ctx);
       if (!call) return write(res, unrecognised(req), parts.ctx.now());
       await answer(call, req, res, parts, gone.signal, body);
