@@ -44,6 +44,8 @@ const BUCKET = 'arn:aws:s3:::registry-cache';
 const REPO = 'arn:aws:ecr:us-east-1:123456789012:repository/ecr-pull-through-cache';
 /** overlays/cross-account.yaml: the role sts-init chains into, in the ECR account. */
 const TARGET_ROLE = 'arn:aws:iam::210987654321:role/ecr-pull-through-cache-reader';
+/** What overlays/cross-account.yaml gives sts-init: the role to chain into, and that role as the expected one. */
+const CHAINED = { TARGET_ROLE_ARN: TARGET_ROLE, EXPECTED_ROLE_ARN: TARGET_ROLE };
 const ROLE = 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
 /** overlays/ecr-other-account.yaml: the ECR registry of another account, pulled from by the cluster account's role. */
 const OTHER_ECR = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
@@ -99,14 +101,14 @@ const CASES: Array<[string, Broken]> = [
   }],
   ['trust-cross-account.json: the role in the ECR account does not trust the cluster role', {
     doc: FILES.trustCrossAccount,
-    env: { TARGET_ROLE_ARN: TARGET_ROLE },
+    env: CHAINED,
     sts: [{ action: 'sts:AssumeRole', resourcePrefix: TARGET_ROLE, policy: 'resource' }],
     // (the message's role names are redacted by sts-init's server-text scrubbing; the accounts stay)
     line: new RegExp(`^sts-init: AccessDenied: User: arn:aws:sts::123456789012:\\S+ is not authorized to perform: sts:AssumeRole on resource: "arn:aws:iam::210987654321:\\S+" with an explicit deny in a resource-based policy${escape(fixOf(FILES.trustCrossAccount))}$`),
   }],
   ['assume-target-role-policy.json: the cluster role may not chain into the ECR account', {
     doc: FILES.assumeTarget,
-    env: { TARGET_ROLE_ARN: TARGET_ROLE },
+    env: CHAINED,
     sts: [{ action: 'sts:AssumeRole', resourcePrefix: TARGET_ROLE, policy: 'identity' }],
     line: new RegExp(`^sts-init: AccessDenied: .*because no identity-based policy allows the sts:AssumeRole action${escape(fixOf(FILES.assumeTarget))}$`),
   }],
@@ -121,7 +123,7 @@ const CASES: Array<[string, Broken]> = [
 /** The same stacks without a denial start: each broken case fails because of its denial, not its setup. */
 const UNBROKEN: Array<[string, Pick<Broken, 'env' | 'source'>]> = [
   ['Pod Identity through the agent', { source: 'pod-identity' }],
-  ['the role chained into the ECR account', { env: { TARGET_ROLE_ARN: TARGET_ROLE } }],
+  ['the role chained into the ECR account', { env: CHAINED }],
   ['the ECR registry of another account, with the probe repository', { env: { ECR_REGISTRIES: OTHER_ECR, PREFLIGHT_ECR_REPOSITORY: 'ecr-pull-through-cache' } }],
 ];
 
