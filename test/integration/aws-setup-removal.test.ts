@@ -78,7 +78,7 @@ esac
 
   // The bucket stub: head/create/delete, tagging, `s3 rm`; no role, no repositories, no associations.
   const bucketStub = `case "$1 $2" in
-  "s3api head-bucket") [ -e "$S/bucket" ] || exit 254 ;;
+  "s3api head-bucket") [ -e "$S/bucket" ] || exit 254; echo '{"BucketRegion": "eu-west-2"}' ;;   # as the CLI prints it
   "s3api create-bucket") mkdir "$S/bucket" ;;
   "s3api put-bucket-tagging") arg --tagging "$@" > "$S/bucket-tags" ;;
   "s3api get-bucket-tagging") [ -e "$S/bucket-tags" ] || exit 254; sed -n 's/.*Key=created-by,Value=\\([^}]*\\)}.*/\\1/p' "$S/bucket-tags" ;;
