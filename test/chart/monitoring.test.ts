@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../support/exe.js';
 import { dashboardQueries, loadYamlFile, metricNames, MONITORING_DIR, ruleGroups, withoutGrafanaVariables } from '../monitoring/kit.js';
+import { loadYaml, VALUES_FILE, type Container } from './chart-values.js';
 
 const podMonitor = () => loadYamlFile<Record<string, any>>('podmonitor.yaml');
 const prometheusRule = () => loadYamlFile<Record<string, any>>('prometheusrule.yaml');
@@ -63,6 +64,15 @@ describe('chart-values/monitoring consistency', () => {
       expect(anchors.has(anchor!), `docs/operations.md has no section "${rule.alert}"`).toBe(true);
       expect(tests, rule.alert).toContain(`alertname: ${rule.alert}`);
     }
+  });
+
+  it('the EcrProxyPodNotReady runbook names every container whose readiness can take the pod out (storage-health included: the registry\'s own storage check is off)', () => {
+    const values = loadYaml(VALUES_FILE);
+    const section = readFileSync(join(repoRoot, 'docs', 'operations.md'), 'utf8').split('### EcrProxyPodNotReady')[1]!.split('\n### ')[0]!;
+    const withReadiness = (values.initContainers as (Container & { readinessProbe?: unknown })[]).filter((c) => c.readinessProbe).map((c) => c.name);
+    expect(withReadiness.sort()).toEqual(['cred-refresher', 'storage-health']);
+    for (const name of [...withReadiness, 'docker-registry']) expect(section, name).toContain(`\`${name}\``);
+    expect(section).not.toMatch(/the registry when its storage health check fails/);
   });
 
   it('the alerts the issue asks for are all there', () => {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectedRoleArn } from '../../packages/core/src/principal.js';
 import {
   CHART_DEFAULTS_FILE, OVERLAYS, ROOT, VALUES_FILE, envOf, isObject, loadYaml, mergeValues, overlayFile,
   nullPaths, parseGoDuration, parseYaml, registryConfigUnknownKeys, secretLookingValues, uncommentedChanges, unknownChartKeys,
@@ -292,6 +293,44 @@ describe('the pod', () => {
   });
 });
 
+/** The containers that compare the principal: sts-init, cred-refresher, and the registry container's `preflight`. */
+const ROLE_CONTAINERS = ['sts-init', 'cred-refresher', CHART_CONTAINER_NAME] as const;
+
+/**
+ * The expected role each of ROLE_CONTAINERS would use, by the executable's own rule (core's expectedRoleArn), with
+ * the env the EKS webhook adds: AWS_ROLE_ARN from the service account's IRSA annotation where the container does not
+ * define it (the registry container defines it empty); Pod Identity and the instance role add no role.
+ */
+function expectedRoles(values: Values): Record<string, string | undefined> {
+  const irsa = String(obj(obj(values.serviceAccount).annotations)['eks.amazonaws.com/role-arn'] ?? '');
+  const roleOf = (env: Record<string, string | undefined>) =>
+    expectedRoleArn((_flag, name) => (name in env ? env[name] : name === 'AWS_ROLE_ARN' ? irsa : undefined) || undefined);
+  const out: Record<string, string | undefined> = {};
+  for (const c of inits(values).filter((c) => (ROLE_CONTAINERS as readonly string[]).includes(c.name))) out[c.name] = roleOf(envOf(c.env));
+  out[CHART_CONTAINER_NAME] = roleOf(registryEnv(values));
+  return out;
+}
+
+describe('the expected role (one rule: EXPECTED_ROLE_ARN, else the target role, else AWS_ROLE_ARN)', () => {
+  it.each(all)('%s: every container that compares the principal expects one role, the same in all three', (_name, values) => {
+    const roles = expectedRoles(values);
+    expect(Object.keys(roles).sort()).toEqual([...ROLE_CONTAINERS].sort());
+    // Where the source names no role (the registry's profile, Pod Identity, the instance role) the values must:
+    // otherwise the principal goes unchecked, or the runbook's `kubectl exec … preflight` compares another role.
+    for (const [container, role] of Object.entries(roles)) expect(role, container).toMatch(/^arn:aws:iam::\d{12}:role\/.+/);
+    expect(new Set(Object.values(roles)).size).toBe(1);
+  });
+
+  it('base and pod-identity: the role the IRSA annotation and the Pod Identity association name', () => {
+    const annotation = String(obj(obj(base.serviceAccount).annotations)['eks.amazonaws.com/role-arn']);
+    for (const v of [base, merged('pod-identity')]) expect(new Set(Object.values(expectedRoles(v)))).toEqual(new Set([annotation]));
+  });
+
+  it('the cache key is never the rule: ECR_LOGIN_CACHE_IDENTITY alone gives no expected role', () => {
+    expect(expectedRoleArn((_flag, name) => ({ ECR_LOGIN_CACHE_IDENTITY: 'arn:aws:iam::123456789012:role/x' } as Record<string, string>)[name])).toBeUndefined();
+  });
+});
+
 describe('overlays', () => {
   // Lists are replaced whole by Helm, so overlays repeat them; apart from the env named here they must equal the base.
   const withoutEnv = (containers: unknown, names: string[]): unknown =>
@@ -321,24 +360,28 @@ describe('overlays', () => {
       if (name === 'cross-account') expect(target, c.name).toMatch(new RegExp(`^arn:aws:iam::${account}:role/.+`));
       else expect(target, c.name).toBeUndefined();
     }
-    expect(withoutEnv(v.initContainers, ['TARGET_ROLE_ARN', 'ECR_REGISTRIES'])).toEqual(
-      withoutEnv(base.initContainers, ['ECR_REGISTRIES']),
+    expect(withoutEnv(v.initContainers, ['TARGET_ROLE_ARN', 'ECR_REGISTRIES', 'EXPECTED_ROLE_ARN'])).toEqual(
+      withoutEnv(base.initContainers, ['ECR_REGISTRIES', 'EXPECTED_ROLE_ARN']),
     );
-    expect(withoutEntries(v.extraEnvVars, ['ECR_LOGIN_ALLOWED_REGISTRIES'])).toEqual(
-      withoutEntries(base.extraEnvVars, ['ECR_LOGIN_ALLOWED_REGISTRIES']),
+    expect(withoutEntries(v.extraEnvVars, ['ECR_LOGIN_ALLOWED_REGISTRIES', 'EXPECTED_ROLE_ARN'])).toEqual(
+      withoutEntries(base.extraEnvVars, ['ECR_LOGIN_ALLOWED_REGISTRIES', 'EXPECTED_ROLE_ARN']),
     );
+    // The credentials are the target role's in both (chained by sts-init, or handed out by EKS): every container
+    // expects it (docs/aws-setup.md's repository-policy variant writes the cluster account's role instead).
+    expect(expectedRoles(v)).toEqual(Object.fromEntries(ROLE_CONTAINERS.map((n) => [n, `arn:aws:iam::${account}:role/ecr-pull-through-cache-reader`])));
     expect({ ...v, initContainers: 0, extraEnvVars: 0, configData: 0 }).toEqual({
       ...base, initContainers: 0, extraEnvVars: 0, configData: 0,
     });
   });
 
-  it('instance-role: only AWS_EC2_METADATA_DISABLED changes, in every container', () => {
+  it('instance-role: only AWS_EC2_METADATA_DISABLED and the expected role (the node\'s) change, in every container', () => {
     const v = merged('instance-role');
-    expect(withoutEnv(v.initContainers, ['AWS_EC2_METADATA_DISABLED', 'ALLOW_INSTANCE_ROLE'])).toEqual(withoutEnv(base.initContainers, ['AWS_EC2_METADATA_DISABLED']));
+    expect(withoutEnv(v.initContainers, ['AWS_EC2_METADATA_DISABLED', 'ALLOW_INSTANCE_ROLE', 'EXPECTED_ROLE_ARN'])).toEqual(withoutEnv(base.initContainers, ['AWS_EC2_METADATA_DISABLED', 'EXPECTED_ROLE_ARN']));
+    expect(new Set(Object.values(expectedRoles(v)))).toEqual(new Set(['arn:aws:iam::123456789012:role/REPLACE-node-role']));
     // the executable's own opt-in (issue 9), in the two containers that look for credentials
     expect(inits(v).map((c) => [c.name, envOf(c.env).ALLOW_INSTANCE_ROLE])).toEqual([['sts-init', 'true'], ['cred-refresher', 'true'], ['storage-health', undefined]]);
     for (const c of inits(base)) expect(envOf(c.env).ALLOW_INSTANCE_ROLE, c.name).toBeUndefined();
-    expect(withoutEntries(v.extraEnvVars, ['AWS_EC2_METADATA_DISABLED'])).toEqual(withoutEntries(base.extraEnvVars, ['AWS_EC2_METADATA_DISABLED']));
+    expect(withoutEntries(v.extraEnvVars, ['AWS_EC2_METADATA_DISABLED', 'EXPECTED_ROLE_ARN'])).toEqual(withoutEntries(base.extraEnvVars, ['AWS_EC2_METADATA_DISABLED', 'EXPECTED_ROLE_ARN']));
     expect({ ...v, initContainers: 0, extraEnvVars: 0 }).toEqual({ ...base, initContainers: 0, extraEnvVars: 0 });
   });
 

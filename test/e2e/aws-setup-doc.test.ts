@@ -223,6 +223,18 @@ describe('docs/aws-setup.md runs as written', () => {
         const overlay = parse(readFileSync(join(STUB_DIR_OF(env), 'helm-values-cross-account.yaml'), 'utf8')) as { initContainers: { env: { name: string; value: string }[] }[] };
         expect(overlay.initContainers[0]!.env).toContainEqual({ name: 'TARGET_ROLE_ARN', value: `arn:aws:iam::${ECR_ACCOUNT}:role/cache-reader` });
       }
+      // The role every container that checks the principal expects (EXPECTED_ROLE_ARN, from the last -f file that
+      // sets the list): the role whose credentials the variant hands the pod.
+      type EnvList = { name: string; value?: string }[];
+      const lastExpected: Record<string, string | undefined> = {};
+      const expectedIn = (list: EnvList | undefined) => list?.find((e) => e.name === 'EXPECTED_ROLE_ARN')?.value;
+      for (const file of helmFiles) {
+        const v = parse(readFileSync(join(STUB_DIR_OF(env), `helm-values-${file}`), 'utf8')) as { extraEnvVars?: EnvList; initContainers?: { name: string; env?: EnvList }[] };
+        if (v.extraEnvVars) lastExpected.registry = expectedIn(v.extraEnvVars);
+        for (const c of v.initContainers ?? []) if (c.name !== 'storage-health') lastExpected[c.name] = expectedIn(c.env);
+      }
+      const credentialsRole = tags.includes('cross-account') || tags.includes('pod-identity-target') ? `arn:aws:iam::${ECR_ACCOUNT}:role/cache-reader` : `arn:aws:iam::${ACCOUNT}:role/cache-role`;
+      expect(lastExpected).toEqual({ registry: credentialsRole, 'sts-init': credentialsRole, 'cred-refresher': credentialsRole });
       if (chained) {
         // the target role's trust and the hop's permission: TagSession only where EKS passes session tags
         const targetTrust = JSON.stringify((JSON.parse(await aws(['iam', 'get-role', '--role-name', 'cache-reader'], 'ecr-account')) as { Role: { AssumeRolePolicyDocument: unknown } }).Role.AssumeRolePolicyDocument);

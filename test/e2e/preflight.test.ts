@@ -9,14 +9,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mkdir } from 'node:fs/promises';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILES, statementFor } from '../../packages/preflight/src/fix.js';
-import type { DenialSpec } from '../support/fake-aws.js';
+import { startFakeAws, type DenialSpec, type FakeAws } from '../support/fake-aws.js';
 import { cleanEnv, repoRoot, requireBuilt, runExe } from '../support/exe.js';
 import { startMoto, type MotoProcess } from '../support/registry-process.js';
 import { startStack, StsInitFailed, type Stack } from '../support/stack.js';
 import { requireTools, toolPaths } from '../support/tools.js';
+import { stsInit, workDir } from '../integration/sts-init-support.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const fixOf = (file: string, action?: string) => {
@@ -42,6 +44,8 @@ const BUCKET = 'arn:aws:s3:::registry-cache';
 const REPO = 'arn:aws:ecr:us-east-1:123456789012:repository/ecr-pull-through-cache';
 /** overlays/cross-account.yaml: the role sts-init chains into, in the ECR account. */
 const TARGET_ROLE = 'arn:aws:iam::210987654321:role/ecr-pull-through-cache-reader';
+/** What overlays/cross-account.yaml gives sts-init: the role to chain into, and that role as the expected one. */
+const CHAINED = { TARGET_ROLE_ARN: TARGET_ROLE, EXPECTED_ROLE_ARN: TARGET_ROLE };
 const ROLE = 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
 /** overlays/ecr-other-account.yaml: the ECR registry of another account, pulled from by the cluster account's role. */
 const OTHER_ECR = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
@@ -97,14 +101,14 @@ const CASES: Array<[string, Broken]> = [
   }],
   ['trust-cross-account.json: the role in the ECR account does not trust the cluster role', {
     doc: FILES.trustCrossAccount,
-    env: { TARGET_ROLE_ARN: TARGET_ROLE },
+    env: CHAINED,
     sts: [{ action: 'sts:AssumeRole', resourcePrefix: TARGET_ROLE, policy: 'resource' }],
     // (the message's role names are redacted by sts-init's server-text scrubbing; the accounts stay)
     line: new RegExp(`^sts-init: AccessDenied: User: arn:aws:sts::123456789012:\\S+ is not authorized to perform: sts:AssumeRole on resource: "arn:aws:iam::210987654321:\\S+" with an explicit deny in a resource-based policy${escape(fixOf(FILES.trustCrossAccount))}$`),
   }],
   ['assume-target-role-policy.json: the cluster role may not chain into the ECR account', {
     doc: FILES.assumeTarget,
-    env: { TARGET_ROLE_ARN: TARGET_ROLE },
+    env: CHAINED,
     sts: [{ action: 'sts:AssumeRole', resourcePrefix: TARGET_ROLE, policy: 'identity' }],
     line: new RegExp(`^sts-init: AccessDenied: .*because no identity-based policy allows the sts:AssumeRole action${escape(fixOf(FILES.assumeTarget))}$`),
   }],
@@ -119,7 +123,7 @@ const CASES: Array<[string, Broken]> = [
 /** The same stacks without a denial start: each broken case fails because of its denial, not its setup. */
 const UNBROKEN: Array<[string, Pick<Broken, 'env' | 'source'>]> = [
   ['Pod Identity through the agent', { source: 'pod-identity' }],
-  ['the role chained into the ECR account', { env: { TARGET_ROLE_ARN: TARGET_ROLE } }],
+  ['the role chained into the ECR account', { env: CHAINED }],
   ['the ECR registry of another account, with the probe repository', { env: { ECR_REGISTRIES: OTHER_ECR, PREFLIGHT_ECR_REPOSITORY: 'ecr-pull-through-cache' } }],
 ];
 
@@ -177,6 +181,7 @@ describe('the preflight subcommand in the registry container, against the runnin
       AWS_SDK_LOAD_CONFIG: '1',
       AWS_EC2_METADATA_DISABLED: 'true',
       ECR_LOGIN_CACHE_IDENTITY: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache',
+      EXPECTED_ROLE_ARN: 'arn:aws:iam::123456789012:role/ecr-pull-through-cache', // as the values set it
       HOME: stack.work,
     });
   });
@@ -188,6 +193,7 @@ describe('the preflight subcommand in the registry container, against the runnin
     const lines = result.stdout.trim().split('\n');
     expect(lines.at(-1)).toBe('preflight: passed (10 checks)');
     expect(lines.filter((l) => l.startsWith('preflight: ok   '))).toHaveLength(10);
+    expect(lines[0]).toMatch(/^preflight: ok   sts:GetCallerIdentity \S+ \(a session of arn:aws:iam::123456789012:role\/ecr-pull-through-cache\)$/);
     expect(await probes()).toEqual([]);
   });
 
@@ -282,5 +288,78 @@ describe("moto's own IAM evaluation of chart-values/aws/s3-cache-policy.json", (
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET_NAME }));
     expect(listed.Contents ?? []).toEqual([]);
     s3.destroy();
+  });
+});
+
+/**
+ * A bucket the cache has been using, on moto: what it holds is the user's to decide, so no preflight call may fail
+ * only because it is large. Every AWS answer of ours is read within core's 64 KiB cap (issue 9, meant for credential
+ * answers); the preflight asks S3 only for answers whose size it bounds itself. sts-init as the chart runs it, the
+ * local STS over real HTTP.
+ */
+describe('preflight on a bucket the cache has been using (moto)', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/ecr-pull-through-cache';
+  let fake: FakeAws;
+  let moto: MotoProcess;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    requireBuilt();
+    requireTools('motoServer');
+    fake = await startFakeAws({ stsLifetimeSeconds: 3600 });
+    moto = await startMoto();
+    s3 = new S3Client({ region: 'us-east-1', endpoint: moto.url, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await moto?.stop();
+    await fake?.stop();
+  });
+
+  const runStsInit = async (bucket: string) => {
+    const root = await workDir('pf-used-');
+    await mkdir(join(root, 'creds'), { mode: 0o755 });
+    const tokenFile = join(root, 'token');
+    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache' });
+    return stsInit([], cleanEnv({
+      ...fake.endpointEnv(), HOME: root, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, CREDENTIALS_DIR: join(root, 'creds', 'aws'),
+      REGISTRY_STORAGE_S3_BUCKET: bucket, REGISTRY_STORAGE_S3_REGION: 'us-east-1',
+      REGISTRY_STORAGE_S3_REGIONENDPOINT: moto.url, REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    }));
+  };
+
+  it('a scheduler-state.json of 1000 entries (247 KB) is "readable": sts-init passes the preflight and exits 0', async () => {
+    // What registry 3.0.0's proxy scheduler writes: a JSON map of `<repo>@<digest>` entries, ~247 bytes each.
+    const state: Record<string, { Key: string; Expiry: string; EntryType: number }> = {};
+    for (let i = 0; i < 1000; i++) {
+      const key = `team-${i % 20}/service-${i % 7}@sha256:${i.toString(16).padStart(64, '0')}`;
+      state[key] = { Key: key, Expiry: '2026-12-07T07:00:00.123456789Z', EntryType: 0 };
+    }
+    const body = JSON.stringify(state);
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    await s3.send(new CreateBucketCommand({ Bucket: 'used-cache' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'used-cache', Key: 'scheduler-state.json', Body: body }));
+    const out = await runStsInit('used-cache');
+    expect(out.stderr).not.toContain('ResponseTooLargeError');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/preflight: ok +s3:GetObject arn:aws:s3:::used-cache\/scheduler-state\.json \(readable\)/);
+  });
+
+  it('200 keys of 1000 bytes at the root (a 100-key page was 123 KB): both listings pass, sts-init exits 0', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'long-keys' }));
+    // Sorted before ".preflight/" or after it: the bucket listing and the probe's listing both meet them. (S3 keys
+    // may be 1024 bytes; a shared bucket or a long root directory gets near that.)
+    const keys = Array.from({ length: 200 }, (_, i) => `${i % 2 ? 'docker' : '-shared'}/${String(i).padStart(4, '0')}/${'k'.repeat(985)}`);
+    for (let i = 0; i < keys.length; i += 20) {
+      await Promise.all(keys.slice(i, i + 20).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'long-keys', Key, Body: '' }))));
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'long-keys' }));
+    expect(listed.KeyCount).toBe(200);
+    const out = await runStsInit('long-keys');
+    expect(out.stderr).not.toContain('ResponseTooLargeError');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/preflight: ok +s3:ListBucket arn:aws:s3:::long-keys \(bucket exists, lists \/\)/);
+    expect(out.stderr).toMatch(/preflight: ok +s3:ListBucket arn:aws:s3:::long-keys \(lists the probe just written\)/);
   });
 });

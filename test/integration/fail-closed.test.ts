@@ -16,6 +16,7 @@ import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import {
   credentialProcess, ECR_HOST, STS_INIT, irsaEnv, metric, readStored, SOURCE_ROLE, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
+import { loadYaml, mergeValues, overlayFile, VALUES_FILE, type Container, type Values } from '../chart/chart-values.js';
 
 const STATIC_KEY = 'AKIASTATICEXAMPLE';
 let fake: FakeAws;
@@ -60,6 +61,27 @@ afterEach(async () => {
     await r.exited;
   }
 });
+
+/** The merged values of the base file and one overlay, as `helm -f base -f overlay` merges them. */
+function chartValues(overlay?: string): Values {
+  const base = loadYaml(VALUES_FILE);
+  return overlay ? mergeValues(base, loadYaml(overlayFile(overlay))) : base;
+}
+
+/**
+ * A container's env from the chart values, as the process would see it here: `/creds` moved under `root`, the AWS
+ * endpoints pointed at the local AWS, and the keys that need a real S3 left out (this tier has none).
+ */
+function envFromValues(list: Container['env'], root: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const out: Record<string, string | undefined> = {};
+  for (const { name, value } of list ?? []) {
+    if (name.startsWith('REGISTRY_STORAGE_S3_')) continue;
+    out[name] = typeof value === 'string' && value.startsWith('/creds') ? join(root, value) : value;
+  }
+  return cleanEnv({ ...out, ...fake.endpointEnv(), HOME: root, ...extra });
+}
+
+const initContainer = (v: Values, name: string): Container => (v.initContainers as Container[]).find((c) => c.name === name)!;
 
 /** The env of a pod whose service account was not annotated: no IRSA, but instance metadata reachable. */
 function unannotatedEnv(extra: Record<string, string> = {}) {
@@ -125,6 +147,60 @@ describe('the principal', () => {
     expect(out.stdout).toBe('credentials not found in native keychain\n');
     expect(imds.hits).toEqual([]);
     expect(fake.calls('ecr:GetAuthorizationToken')).toHaveLength(0);
+  });
+
+  it('the preflight subcommand with a profile whose credential_process fails never reaches instance metadata and does not pass (the helper\'s rule: ECR_LOGIN_ALLOW_INSTANCE_ROLE)', async () => {
+    const work = await workDir('fc-pf-imds-');
+    const config = join(work, 'config');
+    await writeFile(config, '[default]\ncredential_process = /bin/false\nregion = us-east-1\n');
+    const env = unannotatedEnv({ HOME: work, AWS_CONFIG_FILE: config, AWS_SDK_LOAD_CONFIG: '1' });
+    const out = await runExe(['preflight'], { env, file: exePath });
+    expect(imds.hits).toEqual([]);
+    expect(out.code, out.stdout).toBe(1);
+    expect(out.stdout).toMatch(/^preflight: FAIL sts:GetCallerIdentity on \* as unknown: /m);
+    // The opt-in, the helper's own, opens it: then the node role answers.
+    const allowed = await runExe(['preflight'], { env: { ...env, ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'true' }, file: exePath });
+    expect(imds.hits.length).toBeGreaterThan(0);
+    expect(allowed.stdout).toMatch(/^preflight: ok   sts:GetCallerIdentity arn:aws:sts::123456789012:assumed-role\/node-instance-role\//m);
+  });
+
+  it('cross-account values: docs/operations.md\'s `kubectl exec … preflight` with the registry container\'s env passes (the target role\'s credentials)', async () => {
+    const v = chartValues('cross-account');
+    const sourceRole = String((v.serviceAccount as { annotations: Record<string, string> }).annotations['eks.amazonaws.com/role-arn']);
+    const root = await workDir('fc-xacct-');
+    await mkdir(join(root, 'creds'), { mode: 0o755 });
+    const tokenFile = join(root, 'token');
+    await fake.writeTokenFile(tokenFile, { sub: 'system:serviceaccount:registry-cache:ecr-pull-through-cache' });
+    // sts-init as the overlay runs it, with what the EKS webhook injects (IRSA of the source role).
+    const init = envFromValues(initContainer(v, 'sts-init').env, root, { AWS_ROLE_ARN: sourceRole, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, PREFLIGHT: 'off' });
+    const first = await stsInit([], init);
+    expect(first.code, first.stderr).toBe(0);
+    // The registry container: the overlay's extraEnvVars (the webhook skips it), as `kubectl exec` gives them.
+    const out = await runExe(['preflight', '--ecr-registries', init.ECR_REGISTRIES!], { env: envFromValues(v.extraEnvVars as Container['env'], root), file: exePath });
+    expect(out.stdout).toMatch(/^preflight: ok   sts:GetCallerIdentity arn:aws:sts::210987654321:assumed-role\/ecr-pull-through-cache-reader\/\S+ \(a session of arn:aws:iam::210987654321:role\/ecr-pull-through-cache-reader\)$/m);
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+  });
+
+  it('pod-identity values: an association handing out another role fails sts-init with exit 2 naming it (docs/aws-setup.md troubleshooting)', async () => {
+    // The local AWS's EKS Pod Identity agent, its association naming a broader role than the values do.
+    const sub = 'system:serviceaccount:registry-cache:ecr-pull-through-cache';
+    fake.state.podIdentityAssociations[sub] = 'arn:aws:iam::123456789012:role/node-admin';
+    try {
+      const v = chartValues('pod-identity');
+      const root = await workDir('fc-podid-');
+      await mkdir(join(root, 'creds'), { mode: 0o755 });
+      const tokenFile = join(root, 'eks-pod-identity-token');
+      await fake.writeTokenFile(tokenFile, { sub, aud: 'pods.eks.amazonaws.com' });
+      const env = envFromValues(initContainer(v, 'sts-init').env, root, { AWS_CONTAINER_CREDENTIALS_FULL_URI: fake.podIdentityUrl(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile, PREFLIGHT: 'off' });
+      const out = await stsInit([], env);
+      expect(out.code, out.stderr).toBe(2);
+      const last = out.stderr.trim().split('\n').pop()!;
+      expect(last).toContain('assumed-role/node-admin/');
+      expect(last).toContain('arn:aws:iam::123456789012:role/ecr-pull-through-cache');
+      expect(existsSync(join(root, 'creds', 'aws', 'credentials.json'))).toBe(false);
+    } finally {
+      delete fake.state.podIdentityAssociations[sub];
+    }
   });
 
   it('the helper with a failing profile in ~/.aws/config (no AWS_* env at all) never reaches instance metadata either', async () => {
@@ -527,6 +603,19 @@ describe('no debugger on demand', () => {
 });
 
 describe('writes', () => {
+  it('a FIFO as ecr/cache.json: sts-init does not report "ECR token cached" nor exit 0; exit 2, the last line naming the file', async () => {
+    const root = await workDir('fc-fifo-');
+    const dir = join(root, 'aws');
+    await mkdir(join(dir, 'ecr'), { recursive: true, mode: 0o700 });
+    execFileSync('mkfifo', ['-m', '0600', join(dir, 'ecr', 'cache.json')]);
+    const env = await irsaEnv(fake, root, { CREDENTIALS_DIR: dir, PREFLIGHT: 'off', ECR_REGISTRIES: ECR_HOST, ECR_LOGIN_CACHE_IDENTITY: SOURCE_ROLE, AWS_EC2_METADATA_DISABLED: 'true' });
+    const out = await stsInit([], env);
+    const msgs = out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).not.toContain('ECR token cached');
+    expect(out.code).toBe(2);
+    expect(out.stderr.trim().split('\n').pop()).toMatch(new RegExp(`^sts-init: .*${join(dir, 'ecr', 'cache.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is a FIFO`));
+  });
+
   it('refuses to replace a device node given as the container token file, and leaves it a device', async () => {
     const work = await workDir('fc-');
     const dir = join(work, 'creds');

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { requireBuilt, runExe } from '../support/exe.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import {
-  credentialProcess, ECR_HOST, irsaEnv, TARGET_ROLE, metric, readStored, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
+  credentialProcess, CRED_REFRESHER, ECR_HOST, irsaEnv, TARGET_ROLE, metric, readStored, startRefresher, stsInit, waitFor, workDir, type RunningRefresher,
 } from './sts-init-support.js';
 
 const MARGIN_MS = 2000;
@@ -51,6 +51,14 @@ async function refresher(dir: string, env: Record<string, string>, args: string[
 }
 
 describe('cred-refresher', () => {
+  it('an unassignable REFRESHER_LISTEN address: exit 2, one line naming the address, its setting and what to do', async () => {
+    const work = await workDir('refresher-listen-');
+    const env = await irsaEnv(fake, work, { CREDENTIALS_DIR: join(work, 'aws'), REFRESHER_LISTEN: '192.0.2.1:9101' });
+    const out = await runExe([], { env, file: CRED_REFRESHER });
+    expect(out.code).toBe(2);
+    expect(out.stderr.trim().split('\n').at(-1)).toBe('cred-refresher: cannot listen on 192.0.2.1:9101 (--listen / REFRESHER_LISTEN): EADDRNOTAVAIL; this host has no such address; use 0.0.0.0 (every address of the pod) or one of its own');
+  });
+
   it('rotates the credentials again and again; a consumer through credential-process always gets keys valid for the margin', async () => {
     const { dir, env } = await setup();
     const first = (await readStored(dir)).AccessKeyId;

@@ -225,6 +225,40 @@ describe('sts-init', () => {
     });
   });
 
+  it('EKS Pod Identity: a token file ending in a newline (kubelet-projected, hand-written) is sent without it', async () => {
+    const sub = 'system:serviceaccount:registry-cache:ecr-pull-through-cache';
+    fake.state.podIdentityAssociations[sub] = SOURCE_ROLE;
+    try {
+      const work = await workDir('sts-init-pi-');
+      const tokenFile = join(work, 'eks-pod-identity-token');
+      const token = await fake.writeTokenFile(tokenFile, { sub, aud: 'pods.eks.amazonaws.com' });
+      await writeFile(tokenFile, `${token}\n`);
+      const result = await stsInit(['--dir', join(work, 'creds')], await irsaEnv(fake, work, {
+        AWS_ROLE_ARN: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined, EXPECTED_ROLE_ARN: SOURCE_ROLE, PREFLIGHT: 'off',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: fake.podIdentityUrl(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+      }));
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('"principal":"arn:aws:sts::123456789012:assumed-role/registry-irsa/');
+      expect(fake.calls('eks-auth:AssumeRoleForPodIdentity')).toHaveLength(1);
+    } finally {
+      delete fake.state.podIdentityAssociations[sub];
+    }
+  });
+
+  it('a clock ahead of AWS\'s: the last line says by how much (STS\'s Date header) and to fix the node\'s clock', async () => {
+    const work = await workDir('sts-init-skew-');
+    const env = await irsaEnv(fake, work, { PREFLIGHT: 'off', STS_TIMEOUT: '3s' });
+    // AWS two hours behind this host: every 1 h session it issues looks expired here.
+    fake.advanceClock(-7200);
+    try {
+      const result = await stsInit(['--dir', join(work, 'creds')], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(/is already past \(now [^)]+\); this host's clock is 720\d s ahead of AWS's \(Date header of its answer\): fix the node's clock \(NTP, chrony\)$/);
+    } finally {
+      fake.advanceClock(7200);
+    }
+  });
+
   describe('fails at once, with one line and no retry', () => {
     const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
 

@@ -85,6 +85,16 @@ const decodePassword = (token: string | undefined) => {
   return decoded.slice(4);
 };
 
+
+describe('the clock', () => {
+  it('the Date header of every answer is the fake\'s clock, advanceClock included (what a host measures its skew by)', async () => {
+    fake.advanceClock(-7200);
+    const res = await fetch(fake.url, { method: 'POST', body: '' });
+    await res.arrayBuffer();
+    // Date has whole seconds: the injected clock, moved two hours back, truncated.
+    expect(Date.parse(res.headers.get('date')!)).toBe(Math.floor((clock - 7_200_000) / 1000) * 1000);
+  });
+});
 describe('the chain the proxy runs: web identity → AssumeRole → ECR tokens', () => {
   it('answers the real SDK clients in the shapes AWS uses', async () => {
     const source = await webIdentity();

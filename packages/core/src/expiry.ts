@@ -29,6 +29,9 @@ export interface ExpiryRule {
   maxLifetimeMs?: number;
   /** Default CLOCK_SKEW_ALLOWANCE_MS. */
   skewMs?: number;
+  /** AWS's clock minus this host's (ms), measured from the `Date` header of an AWS answer, when known: named in the
+   * error so an operator sees whether the clock is the cause. */
+  measuredSkewMs?: number | undefined;
 }
 
 /** The problem with an expiry (epoch ms) seen at `now`, or undefined when it is sane. */
@@ -53,7 +56,23 @@ export function checkExpiry(what: string, expiresAt: Date | number | string | un
   const problem = expiryProblem(at, now, rule);
   if (problem) {
     const shown = Number.isFinite(at) ? new Date(at).toISOString() : JSON.stringify(String(expiresAt)).slice(0, 40);
-    throw new ExpiryError(`${what}: expiry ${shown} ${SAYS[problem]} (now ${new Date(now).toISOString()})`, problem);
+    throw new ExpiryError(`${what}: expiry ${shown} ${SAYS[problem]} (now ${new Date(now).toISOString()})${clockHint(problem, rule.measuredSkewMs)}`, problem);
   }
   return at;
+}
+
+/**
+ * An expiry judged against this host's clock: one past or near (or absurdly far) may be fresh by AWS's clock while
+ * this host's is ahead (behind). The hint says what to check, with the measured skew when a `Date` header gave one.
+ */
+function clockHint(problem: ExpiryProblem, measuredSkewMs: number | undefined): string {
+  if (problem === 'invalid') return '';
+  const ahead = problem !== 'too_long';
+  if (measuredSkewMs !== undefined && Math.abs(measuredSkewMs) >= 1000) {
+    const seconds = Math.round(Math.abs(measuredSkewMs) / 1000);
+    const hostAhead = measuredSkewMs < 0;
+    return `; this host's clock is ${seconds} s ${hostAhead ? 'ahead of' : 'behind'} AWS's (Date header of its answer): fix the node's clock (NTP, chrony)`;
+  }
+  if (measuredSkewMs !== undefined) return '';
+  return `; if AWS issued it just now, this host's clock is ${ahead ? 'ahead' : 'behind'}: check the node's clock (NTP, chrony)`;
 }

@@ -6,6 +6,8 @@
  * so a role matches by partition, account and name.
  */
 
+import { ConfigError } from './env.js';
+
 export interface Principal {
   /** As STS reported it. */
   arn: string;
@@ -37,4 +39,36 @@ export function roleOf(roleArn: string): { partition: string; account: string; n
 export function isSessionOf(principal: Principal, roleArn: string): boolean {
   const role = roleOf(roleArn);
   return !!role && principal.partition === role.partition && principal.account === role.account && principal.roleName === role.name;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+/**
+ * Where the expected principal comes from, in order (docs/configuration.md, "The expected role"): the explicit
+ * setting, else the role sts-init chains to (the credentials in use are that role's), else the IRSA role. Nothing
+ * else names it: ECR_LOGIN_CACHE_IDENTITY is a cache key, and Pod Identity and the instance role name no role in
+ * the env, so there the explicit setting is the only source.
+ */
+export const EXPECTED_ROLE_SOURCES = [
+  { flag: 'expected-role-arn', env: 'EXPECTED_ROLE_ARN' },
+  { flag: 'target-role-arn', env: 'TARGET_ROLE_ARN' },
+  { flag: undefined, env: 'AWS_ROLE_ARN' },
+] as const;
+
+/**
+ * The role the credentials must act as, by the one rule shared by sts-init, cred-refresher and the `preflight`
+ * subcommand (EXPECTED_ROLE_SOURCES). `get(flag, env)` returns the flag's value if the caller takes that flag, else
+ * the variable's (empty counts as unset). Returns undefined when no source names a role: the principal is then not
+ * compared. Throws ConfigError (one line naming the setting) when the chosen value is not an IAM role ARN.
+ */
+export function expectedRoleArn(get: (flag: string | undefined, env: string) => string | undefined): string | undefined {
+  for (const source of EXPECTED_ROLE_SOURCES) {
+    const value = get(source.flag, source.env);
+    if (value === undefined || value === '') continue;
+    if (!ROLE_ARN.test(value)) {
+      throw new ConfigError(`${source.flag ? `--${source.flag} / ` : ''}${source.env}: "${value}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+    }
+    return value;
+  }
+  return undefined;
 }

@@ -8,11 +8,31 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-export async function listen(at: HostPort, handler: RequestListener): Promise<Listening> {
+/** What to do about a listen error, by errno. */
+const LISTEN_ADVICE: Record<string, string> = {
+  EADDRNOTAVAIL: 'this host has no such address; use 0.0.0.0 (every address of the pod) or one of its own',
+  EADDRINUSE: 'another process listens there; choose another port',
+  EACCES: 'no permission to bind it (ports below 1024 need privileges); choose a port above 1023',
+  ENOTFOUND: 'the name does not resolve here; use an IP address',
+  EAI_AGAIN: 'the name does not resolve here (DNS did not answer); use an IP address',
+  EINVAL: 'not an address this host can listen on; use 0.0.0.0 or one of its own',
+};
+
+/** A failed listen, as one line naming the address, the setting it came from and what to do; `code` is the errno's. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(readonly code: string | undefined, at: HostPort, setting: string, cause: Error) {
+    const address = at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`;
+    super(`cannot listen on ${address} (${setting}): ${code ?? cause.message}; ${(code && LISTEN_ADVICE[code]) ?? 'check the address and port'}`);
+  }
+}
+
+/** Throws ListenError (naming `setting`, e.g. `--listen / REFRESHER_LISTEN`) when the address cannot be bound. */
+export async function listen(at: HostPort, handler: RequestListener, setting = 'listen address'): Promise<Listening> {
   const server: Server = createServer(handler);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(err.code, at, setting, err)));
     server.listen(at.port, at.host, () => {
       server.off('error', reject);
       resolve();

@@ -5,7 +5,7 @@ import { readCredentials, writeCredentials } from '@ecr-proxy/sts-init';
 import { describe, ecrFetcherWith, ensureWritableDir, lazyStsApi, refresherConfig, removeTempsOf, sourceFor } from '@ecr-proxy/sts-init/lib';
 import { systemClock } from './clock.js';
 import { containerCredentialsHandler, newToken, writeTokenFile } from './container-endpoint.js';
-import { listen, type Listening } from './http.js';
+import { listen, ListenError, type Listening } from './http.js';
 import { Refresher } from './refresher.js';
 import { statusHandler } from './status-server.js';
 
@@ -53,7 +53,7 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
     helperRuns,
     clock: systemClock,
     log,
-    obtain: sourceFor(config.source, sts, { marginMs: config.marginMs, now: () => systemClock.now() }),
+    obtain: sourceFor(config.source, sts, { marginMs: config.marginMs, now: () => systemClock.now(), clockSkewMs: () => refresher?.clockSkewMs }),
     readCredentials: () => readCredentials(dir),
     writeCredentials: (creds) => writeCredentials(dir, creds, mode),
     tokenCache: fileTokenCache(config.ecrCacheDir, { fileMode: mode }),
@@ -62,7 +62,7 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
 
   const servers: Listening[] = [];
   try {
-    const status = await listen(config.listen, statusHandler(refresher));
+    const status = await listen(config.listen, statusHandler(refresher), '--listen / REFRESHER_LISTEN');
     servers.push(status);
     log.info('listening', { endpoint: 'status', url: status.url });
     if (config.containerCredentials) {
@@ -71,16 +71,22 @@ export async function refresherMain(argv: readonly string[], env: Env): Promise<
       const endpoint = await listen(
         config.containerCredentials.listen,
         containerCredentialsHandler({ token, current: () => refresher.sts.current, marginMs: config.marginMs, now: () => systemClock.now() }),
+        '--container-credentials-listen / CONTAINER_CREDENTIALS_LISTEN',
       );
       servers.push(endpoint);
       log.info('listening', { endpoint: 'container-credentials', url: `${endpoint.url}/credentials`, tokenFile: config.containerCredentials.tokenFile });
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
-    process.stderr.write(`cred-refresher: cannot listen: ${describe(err)}\n`);
-    // An address this host does not have or cannot resolve is a configuration error; a port in use is not.
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EINVAL' ? 2 : 1;
+    if (!(err instanceof ListenError)) {
+      // Writing the container token file: a FIFO or directory there is the user's to fix, as at start-up.
+      const fileType = (err as Error | undefined)?.name === 'FileTypeError';
+      process.stderr.write(`cred-refresher: ${fileType ? oneLine((err as Error).message) : describe(err)}\n`);
+      return fileType ? 2 : 1;
+    }
+    process.stderr.write(`cred-refresher: ${err.message}\n`);
+    // An address this host does not have, cannot resolve or may not bind is a configuration error; a port in use is not.
+    return ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EINVAL', 'EACCES'].includes(err.code ?? '') ? 2 : 1;
   }
 
   await refresher.start();

@@ -42,13 +42,23 @@ function homeOf(env: Env): string | undefined {
 }
 
 /**
- * ECR_LOGIN_ALLOW_INSTANCE_ROLE=true|false, default false: the SDK chain reaches EC2 instance metadata only when the
+ * ECR_LOGIN_ALLOW_INSTANCE_ROLE=true|false (or the preflight's --allow-instance-role), default false: the SDK chain reaches EC2 instance metadata only when the
  * user opted in. Whatever named the source — env, or a profile in ~/.aws/config that the env never mentions — a chain
  * that reaches metadata means that source failed, and the node's role would be used by accident. (v0.12.0 falls
  * through to it; on a node that relies on the instance role, set the variable to true.)
  */
-function allowInstanceRole(env: Env): boolean {
+export function allowInstanceRole(env: Env, flag?: string): boolean {
+  if (flag !== undefined) return booleanFrom(flag, '--allow-instance-role');
   return booleanFrom(firstSet(env, 'ECR_LOGIN_ALLOW_INSTANCE_ROLE'), 'ECR_LOGIN_ALLOW_INSTANCE_ROLE');
+}
+
+/**
+ * Applies allowInstanceRole's answer to this process: without the opt-in the SDK's chain (which reads
+ * AWS_EC2_METADATA_DISABLED at call time) never reaches instance metadata. For every entry point whose AWS calls go
+ * through the default chain: the helper and the `preflight` subcommand.
+ */
+export function fenceInstanceMetadata(allowed: boolean): void {
+  if (!allowed) process.env.AWS_EC2_METADATA_DISABLED = 'true';
 }
 
 export function helperConfigFromEnv(env: Env): HelperConfig {

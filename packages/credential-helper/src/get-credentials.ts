@@ -57,17 +57,22 @@ export async function fetchCheckedToken(
 export const WRITE_WAIT_MS = 2000;
 
 /**
- * Fetches a checked token and stores it. Shared with the refresher. The cache write is best effort: with
- * `writeSignal`, it is given up (the token still returned) when that signal fires, so a caller holding a token never
- * loses it waiting for the cache lock.
+ * Fetches a checked token and stores it. Shared with sts-init and the refresher. For a `get` the cache write is best
+ * effort: with `writeSignal`, it is given up (the token still returned) when that signal fires, so a caller holding a
+ * token never loses it waiting for the cache lock. With `writeRequired` (sts-init, whose job is the cached token) a
+ * failed write is thrown as it came (a FileTypeError or an fs error naming the file), never logged and passed over.
  */
 export async function refreshToken(
   registry: EcrRegistry,
-  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'log' | 'now' | 'marginMs'> & { identity: string },
+  deps: Pick<GetDeps, 'cache' | 'fetchToken' | 'log' | 'now' | 'marginMs'> & { identity: string; writeRequired?: boolean },
   signal: AbortSignal,
   writeSignal?: AbortSignal,
 ): Promise<{ credentials: BasicCredentials; entry: AuthEntry }> {
   const fetched = await fetchCheckedToken(registry, deps, signal);
+  if (deps.writeRequired) {
+    await deps.cache.set(cacheKey(deps.identity, registry), fetched.entry);
+    return fetched;
+  }
   const write = deps.cache.set(cacheKey(deps.identity, registry), fetched.entry).catch((err: unknown) => {
     deps.log.warn('could not write the token cache; going on without it', { err });
   });

@@ -2,7 +2,7 @@
 import { armWatchdog, ConfigError, killChildrenOnExit, createLogger, fileSinkOrStderr, nullSink, readStdinBytes, readStreamBytes, stderrSink, type Env, type Sink } from '@ecr-proxy/core';
 import { fileTokenCache, nullTokenCache } from './cache.js';
 import { resolveIdentity } from './cache-key.js';
-import { helperConfigFromEnv, type HelperConfig } from './config.js';
+import { fenceInstanceMetadata, helperConfigFromEnv, type HelperConfig } from './config.js';
 import type { FetchToken } from './ecr-token.js';
 import type { ListAws } from './list.js';
 import { runProtocol, type Outcome } from './protocol.js';
@@ -39,7 +39,7 @@ export async function helperMain(
   }
   const log = createLogger({ sink: sinkFor(config.log.target), level: config.log.level, fields: { role: 'credential-helper' } });
   // The SDK reads this itself, at call time; the helper's own process is the only one it affects.
-  if (!config.allowInstanceRole) process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  fenceInstanceMetadata(config.allowInstanceRole);
   // A profile's credential_process still running at our deadline must not outlive us.
   if (!io.stdin) killChildrenOnExit();
   const plan = config.identity;

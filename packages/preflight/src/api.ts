@@ -20,7 +20,12 @@ export interface PreflightApi {
    * every answer is read within core's 64 KiB cap, which scheduler-state.json of a used cache exceeds).
    */
   getObject(key: string, signal: AbortSignal, opts?: { firstByte?: boolean }): Promise<string>;
-  /** Keys under `prefix` (one page). */
+  /**
+   * The first key under `prefix` (S3 lists in UTF-8 binary order), in a list of at most one: the answer's size must
+   * not depend on the bucket (1000 keys of up to 1024 bytes would be ~1.3 MB, far over core's 64 KiB answer cap),
+   * and one key answers both questions asked (the bucket may be listed; the probe, the first key under its own
+   * name, is listed).
+   */
   listObjects(prefix: string, signal: AbortSignal): Promise<string[]>;
   deleteObject(key: string, signal: AbortSignal): Promise<void>;
   ecrAuthorizationToken(registry: PrivateRegistry, signal: AbortSignal): Promise<void>;

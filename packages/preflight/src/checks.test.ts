@@ -20,6 +20,7 @@ const config = (over: Partial<PreflightConfig> = {}): PreflightConfig => ({
   expectedRole: ROLE,
   mode: 'same-account',
   timeoutMs: 10_000,
+  allowInstanceRole: false,
   ...over,
 });
 
@@ -48,7 +49,8 @@ function fakeApi(errors: Record<string, Error | 'hang'> = {}, principal = PRINCI
       if (body === undefined) throw awsError('NoSuchKey', 404);
       return body;
     },
-    listObjects: async (prefix) => { await maybe(prefix === 'docker/' ? 's3:ListBucket' : 's3:ListBucket:list', prefix); return [...objects.keys()].filter((k) => k.startsWith(prefix)); },
+    // As the SDK seam: the first key under the prefix only (MaxKeys 1).
+    listObjects: async (prefix) => { await maybe(prefix === 'docker/' ? 's3:ListBucket' : 's3:ListBucket:list', prefix); return [...objects.keys()].filter((k) => k.startsWith(prefix)).sort().slice(0, 1); },
     deleteObject: async (key) => { await maybe('s3:DeleteObject', key); objects.delete(key); },
     ecrAuthorizationToken: async () => { await maybe('ecr:GetAuthorizationToken'); },
     ecrBatchGetImage: async () => { await maybe('ecr:BatchGetImage'); throw awsError('ImageNotFoundException', 400); },
@@ -125,7 +127,7 @@ describe(runChecks.name, () => {
     const report = await runChecks(config(), api);
     expect(report.ok).toBe(false);
     expect(lines(report)[0]).toBe(
-      `preflight: FAIL sts:GetCallerIdentity on arn:aws:sts::123456789012:assumed-role/node-role/i-0abc as arn:aws:sts::123456789012:assumed-role/node-role/i-0abc: the credentials are not a session of the expected role ${ROLE}; fix chart-values/values-s3-ecr-proxy.yaml (key serviceAccount.annotations eks.amazonaws.com/role-arn)`,
+      `preflight: FAIL sts:GetCallerIdentity on arn:aws:sts::123456789012:assumed-role/node-role/i-0abc as arn:aws:sts::123456789012:assumed-role/node-role/i-0abc: the credentials are not a session of the expected role ${ROLE}; fix chart-values/values-s3-ecr-proxy.yaml (key EXPECTED_ROLE_ARN, or what gives the pod its role: serviceAccount.annotations eks.amazonaws.com/role-arn, TARGET_ROLE_ARN, the Pod Identity association)`,
     );
   });
 
@@ -149,6 +151,15 @@ describe(runChecks.name, () => {
     const { api } = fakeApi({ 's3:PutObject': denied('s3:PutObject') });
     const report = await runChecks(config({ s3: { bucket: 'kms-cache', region: 'us-east-1', prefix: 'docker/', forcePathStyle: true } }), api, { probeId: 'n' });
     expect(lines(report).find((l) => l.includes('FAIL'))).toMatch(/^preflight: FAIL s3:PutObject on arn:aws:s3:::kms-cache\/docker\/\.preflight\/n /);
+  });
+
+  it('an S3 that hangs past the SDK\'s request timeout: the line ends in what to do, not in the SDK\'s text', async () => {
+    // What @smithy/node-http-handler throws when core's requestTimeout passes (seen with the default PREFLIGHT_TIMEOUT).
+    const sdkTimeout = Object.assign(new Error('@smithy/node-http-handler - [ERROR] a request has exceeded the configured 10000 ms requestTimeout.'), { name: 'TimeoutError' });
+    const { api } = fakeApi({ 's3:ListBucket': sdkTimeout });
+    const fail = lines(await runChecks(config(), api, { probeId: 't' })).find((l) => l.includes('FAIL'))!;
+    expect(fail).toMatch(/^preflight: FAIL s3:ListBucket on arn:aws:s3:::cache as \S+: no answer \(TimeoutError\): the endpoint did not answer in time; check that it is reachable from here \(network, proxy, VPC endpoint\) and answers$/);
+    expect(fail).not.toContain('smithy');
   });
 
   it('is bounded: a call that never answers fails at the deadline, and the probe is still removed', async () => {

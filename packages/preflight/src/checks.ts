@@ -139,8 +139,11 @@ export async function runChecks(config: PreflightConfig, api: PreflightApi, opts
     const code = serverText(codeOf(e), 100);
     const raw = oneLine(e.message);
     const message = serverText(raw, 200);
-    if (e instanceof DeadlinePassed || e instanceof Interrupted || e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
-      return { status: 'fail', action, resource, detail: `no answer: ${message || code}` };
+    if (e instanceof DeadlinePassed || e instanceof Interrupted) return { status: 'fail', action, resource, detail: `no answer: ${message}` };
+    if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') {
+      // The SDK's own timeout (core's request timeout, 10 s per attempt) says only which of its settings was
+      // exceeded: the line ends in what to do instead.
+      return { status: 'fail', action, resource, detail: `no answer (${code}): the endpoint did not answer in time; check that it is reachable from here (network, proxy, VPC endpoint) and answers` };
     }
     // SSE-KMS: S3 passes KMS's refusal on (`KMS.*` codes, or an AccessDenied naming a kms: action).
     const kmsNamed = /\b(kms:[A-Za-z]+)/.exec(raw)?.[1];
@@ -207,7 +210,9 @@ function identityResult(principal: string, config: PreflightConfig, given: boole
     status: 'fail',
     ...base,
     detail: `the credentials are not a session of the expected role ${config.expectedRole}`,
-    fix: { file: FILES.values, sid: 'serviceAccount.annotations eks.amazonaws.com/role-arn' },
+    // Either side may be wrong: the role named as expected, or the role the pod is given (the review's finding 2a:
+    // naming only the annotation sent an operator to break a working one).
+    fix: { file: FILES.values, sid: 'EXPECTED_ROLE_ARN, or what gives the pod its role: serviceAccount.annotations eks.amazonaws.com/role-arn, TARGET_ROLE_ARN, the Pod Identity association' },
   };
 }
 

@@ -21,13 +21,30 @@ describe(preflightConfig.name, () => {
   });
 
   it('flags win over env; no bucket means no S3 checks', () => {
-    const c = preflightConfig(['--expected-role', 'arn:aws:iam::123456789012:role/x', '--timeout', '5s'], { AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/y' });
+    const c = preflightConfig(['--expected-role-arn', 'arn:aws:iam::123456789012:role/x', '--timeout', '5s'], { AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/y' });
     expect(c).toMatchObject({ s3: undefined, expectedRole: 'arn:aws:iam::123456789012:role/x', timeoutMs: 5000, mode: 'same-account' });
+  });
+
+  it('the expected role: the rule of sts-init and cred-refresher; ECR_LOGIN_CACHE_IDENTITY is never one', () => {
+    const cacheKeyOnly = { ECR_LOGIN_CACHE_IDENTITY: 'arn:aws:iam::123456789012:role/source' };
+    expect(preflightConfig([], cacheKeyOnly).expectedRole).toBeUndefined();
+    expect(preflightConfig([], { ...cacheKeyOnly, EXPECTED_ROLE_ARN: 'arn:aws:iam::210987654321:role/reader', TARGET_ROLE_ARN: 'arn:aws:iam::210987654321:role/other' }).expectedRole)
+      .toBe('arn:aws:iam::210987654321:role/reader');
+    expect(preflightConfig([], { ...cacheKeyOnly, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/irsa' }).expectedRole).toBe('arn:aws:iam::123456789012:role/irsa');
+  });
+
+  it('instance metadata: the helper\'s opt-in (ECR_LOGIN_ALLOW_INSTANCE_ROLE, --allow-instance-role), off by default', () => {
+    expect(preflightConfig([], {}).allowInstanceRole).toBe(false);
+    expect(preflightConfig([], { ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'true' }).allowInstanceRole).toBe(true);
+    expect(preflightConfig(['--allow-instance-role', 'false'], { ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'true' }).allowInstanceRole).toBe(false);
+    // sts-init's own opt-in is another variable: it does not open the subcommand's chain.
+    expect(preflightConfig([], { ALLOW_INSTANCE_ROLE: 'true' }).allowInstanceRole).toBe(false);
   });
 
   it.each([
     [{ REGISTRY_STORAGE_S3_BUCKET: 'Bad_Bucket' }, /REGISTRY_STORAGE_S3_BUCKET: "Bad_Bucket" is not an S3 bucket name/],
-    [{ PREFLIGHT_EXPECTED_ROLE: 'role/x' }, /PREFLIGHT_EXPECTED_ROLE: "role\/x" is not an IAM role ARN/],
+    [{ EXPECTED_ROLE_ARN: 'role/x' }, /EXPECTED_ROLE_ARN: "role\/x" is not an IAM role ARN/],
+    [{ ECR_LOGIN_ALLOW_INSTANCE_ROLE: 'yes please' }, /ECR_LOGIN_ALLOW_INSTANCE_ROLE/],
     [{ PREFLIGHT_ECR_REPOSITORY: 'Up/Case' }, /is not an ECR repository name/],
     [{ REGISTRY_STORAGE_S3_BUCKET: 'ok-bucket', REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'maybe' }, /must be true or false/],
     [{ PREFLIGHT_TIMEOUT: '0s' }, /must be greater than zero/],

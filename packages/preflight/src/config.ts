@@ -2,13 +2,13 @@
  * What the preflight checks, parsed once from flags and env (docs/configuration.md, "Preflight"). The S3 settings
  * use the registry's own variable names (REGISTRY_STORAGE_S3_*), so the same values configure both.
  */
-import { checkDurationBounds, ConfigError, firstSet, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
-import { parseEcrRegistry, partitionOf, type EcrRegistry } from '@ecr-proxy/credential-helper';
+import { checkDurationBounds, ConfigError, expectedRoleArn, firstSet, listFrom, parseDuration, parseFlags, type Env } from '@ecr-proxy/core';
+import { allowInstanceRole, parseEcrRegistry, partitionOf, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import type { Mode } from './fix.js';
 
 export const PREFLIGHT_FLAGS = [
   'region', 'bucket', 's3-region', 'rootdirectory', 's3-endpoint', 's3-force-path-style', 's3-encrypt', 's3-keyid',
-  'ecr-registries', 'ecr-repository', 'expected-role', 'timeout',
+  'ecr-registries', 'ecr-repository', 'expected-role-arn', 'timeout', 'allow-instance-role',
 ] as const;
 
 export interface S3Target {
@@ -33,15 +33,16 @@ export interface PreflightConfig {
   expectedRole: string | undefined;
   mode: Mode;
   timeoutMs: number;
+  /** May the SDK's default chain end at EC2 instance metadata? The helper's rule (allowInstanceRole). */
+  allowInstanceRole: boolean;
 }
-
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
  * Throws ConfigError (one line) on bad input, naming `--flag / VARIABLE`, or only the variable with `flags: false`
  * (sts-init, which takes none of these flags and passes what it already parsed as env).
- * The expected role, in order: --expected-role / PREFLIGHT_EXPECTED_ROLE, TARGET_ROLE_ARN (the chained role is the
- * one in use), AWS_ROLE_ARN (IRSA), ECR_LOGIN_CACHE_IDENTITY when it is a role ARN (the chart sets it to the role).
+ * The expected role: core's expectedRoleArn, the rule of sts-init and cred-refresher (--expected-role-arn /
+ * EXPECTED_ROLE_ARN, else TARGET_ROLE_ARN, else AWS_ROLE_ARN; ECR_LOGIN_CACHE_IDENTITY is a cache key, never a role).
+ * The instance role: the helper's rule (--allow-instance-role / ECR_LOGIN_ALLOW_INSTANCE_ROLE, default false).
  */
 export function preflightConfig(argv: readonly string[], env: Env, opts: { flags?: boolean } = {}): PreflightConfig {
   const flags = parseFlags(argv, PREFLIGHT_FLAGS);
@@ -92,13 +93,9 @@ export function preflightConfig(argv: readonly string[], env: Env, opts: { flags
     throw new ConfigError(`${name('ecr-repository', 'PREFLIGHT_ECR_REPOSITORY')}: "${ecrRepository}" is not an ECR repository name`);
   }
 
-  const explicitRole = get('expected-role', 'PREFLIGHT_EXPECTED_ROLE');
-  if (explicitRole && !ROLE_ARN.test(explicitRole)) {
-    throw new ConfigError(`${name('expected-role', 'PREFLIGHT_EXPECTED_ROLE')}: "${explicitRole}" is not an IAM role ARN`);
-  }
+  // The rule sts-init and cred-refresher follow (core's principal.ts); only --expected-role-arn is a flag here.
+  const expectedRole = expectedRoleArn((flag, envName) => (flag === 'expected-role-arn' ? get(flag, envName) : firstSet(env, envName)));
   const target = firstSet(env, 'TARGET_ROLE_ARN');
-  const candidates = [explicitRole, target, firstSet(env, 'AWS_ROLE_ARN'), firstSet(env, 'ECR_LOGIN_CACHE_IDENTITY')];
-  const expectedRole = candidates.find((c) => c !== undefined && ROLE_ARN.test(c));
 
   const timeoutText = get('timeout', 'PREFLIGHT_TIMEOUT');
   const timeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText, name('timeout', 'PREFLIGHT_TIMEOUT'));
@@ -114,6 +111,7 @@ export function preflightConfig(argv: readonly string[], env: Env, opts: { flags
     expectedRole,
     mode: target ? 'cross-account' : 'same-account',
     timeoutMs,
+    allowInstanceRole: allowInstanceRole(env, flags.get('allow-instance-role')),
   };
 }
 

@@ -40,6 +40,8 @@ export function createPreflightApi(config: PreflightConfig, credentials?: ApiCre
     return enc.kind === 'AES256' ? { ServerSideEncryption: 'AES256' as const } : { ServerSideEncryption: 'aws:kms' as const, ...(enc.keyId ? { SSEKMSKeyId: enc.keyId } : {}) };
   };
 
+  // Every S3 answer here is bounded by what we ask, not by what the bucket holds (core's 64 KiB cap applies to all):
+  // listings of one key, a one-byte Range of scheduler-state.json, the probe we wrote; errors are small XML.
   return {
     async callerIdentity(signal) {
       const out = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
@@ -68,7 +70,7 @@ export function createPreflightApi(config: PreflightConfig, credentials?: ApiCre
     },
     async listObjects(prefix, signal) {
       const { s3: client, bucket } = needS3();
-      const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 100 }), { abortSignal: signal });
+      const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }), { abortSignal: signal });
       return (out.Contents ?? []).map((c) => c.Key ?? '');
     },
     async deleteObject(key, signal) {

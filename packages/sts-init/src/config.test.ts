@@ -95,6 +95,15 @@ describe('the credential source is explicit (issue 9: no IRSA env ended at the n
     const pinned = 'arn:aws:iam::123456789012:role/pinned';
     expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, EXPECTED_ROLE_ARN: pinned } }).source.expectedRoleArn).toBe(pinned);
     expect(() => stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ...IRSA, EXPECTED_ROLE_ARN: 'node-role' } })).toThrow(/EXPECTED_ROLE_ARN.*not an IAM role ARN/);
+    // Pod Identity names no role, and the cache key is not one: only EXPECTED_ROLE_ARN can (the chart values set it).
+    const podIdentity = { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials', ECR_LOGIN_CACHE_IDENTITY: pinned };
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env: podIdentity }).source.expectedRoleArn).toBeUndefined();
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env: { ...podIdentity, EXPECTED_ROLE_ARN: pinned } }).source.expectedRoleArn).toBe(pinned);
+  });
+
+  it('Pod Identity: the authorization token file is part of the source (read, trimmed, on every call by sources.ts)', () => {
+    const env = { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials', AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token' };
+    expect(stsInitConfig({ ...base, argv: ['--dir', '/c'], env }).source.base).toEqual({ kind: 'container', tokenFile: env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE });
   });
 });
 

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { booleanFrom, checkDurationBounds, ConfigError, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
+import { booleanFrom, checkDurationBounds, ConfigError, expectedRoleArn, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
 import { preflightEnabled } from '@ecr-proxy/preflight';
@@ -101,7 +101,10 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
  */
 function baseSource(get: Lookup, env: Env, webIdentity: { roleArn: string; tokenFile: string } | undefined): BaseSource {
   if (webIdentity) return { kind: 'web-identity', ...webIdentity };
-  if (firstSet(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')) return { kind: 'container' };
+  if (firstSet(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')) {
+    const tokenFile = firstSet(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE');
+    return { kind: 'container', ...(tokenFile ? { tokenFile } : {}) };
+  }
   if (firstSet(env, 'AWS_ACCESS_KEY_ID')) return { kind: 'static' };
   const profile = firstSet(env, 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE');
   if (profile || firstSet(env, 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE')) return { kind: 'profile', profile: profile ?? 'default' };
@@ -129,15 +132,14 @@ function sourceConfig(get: Lookup, env: Env, host: string): SourceConfig {
   }
   const durationMs = duration(get, 'duration', 'ROLE_DURATION', 3_600_000, ROLE_DURATION_BOUNDS);
   if (durationMs % 1000 !== 0) throw new ConfigError('--duration / ROLE_DURATION: must be whole seconds');
-  const expected = get('expected-role-arn', 'EXPECTED_ROLE_ARN');
-  if (expected && !ROLE_ARN.test(expected)) throw new ConfigError(`--expected-role-arn / EXPECTED_ROLE_ARN: "${expected}" is not an IAM role ARN`);
-  const expectedRoleArn = expected ?? targetRoleArn ?? roleArn;
+  // The shared rule (core's principal.ts): EXPECTED_ROLE_ARN, else the target role, else AWS_ROLE_ARN.
+  const expected = expectedRoleArn((flag, envName) => (flag ? get(flag, envName) : firstSet(env, envName)));
   return {
     base: baseSource(get, env, roleArn && tokenFile ? { roleArn, tokenFile } : undefined),
     ...(targetRoleArn ? { target: { roleArn: targetRoleArn, ...(externalId ? { externalId } : {}) } } : {}),
     sessionName,
     durationSeconds: durationMs / 1000,
-    ...(expectedRoleArn ? { expectedRoleArn } : {}),
+    ...(expected ? { expectedRoleArn: expected } : {}),
   };
 }
 

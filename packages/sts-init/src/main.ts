@@ -31,7 +31,10 @@ export async function stsInitMain(argv: readonly string[], env: Env): Promise<nu
     const preflightMs = preflight ? preflight.timeoutMs + PREFLIGHT_CLEANUP_MS : 0;
     killChildrenOnExit();
     armWatchdog(config.timeoutMs + preflightMs + 10_000, 'sts-init: still running 10 s past --timeout / STS_TIMEOUT (a stuck file or mount?); exiting');
-    const creds = await runStsInit(config, { sts: lazyStsApi(config.region), ecrFetcher: ecrFetcherWith, log });
+    // The Date header of each STS answer: an expiry that looks past because this host's clock is ahead says so.
+    let clockSkewMs: number | undefined;
+    const sts = lazyStsApi(config.region, { onServerDate: (date) => (clockSkewMs = date - Date.now()) });
+    const creds = await runStsInit(config, { sts, ecrFetcher: ecrFetcherWith, log, clockSkewMs: () => clockSkewMs });
     if (preflight) {
       // The role sts-init assumed, and the principal AWS named in that answer: sts-init has checked both already
       // (EXPECTED_ROLE_ARN), so the preflight compares them without a call. One JSON log line per check, like the rest

@@ -5,7 +5,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ConfigError, dirModeFor, ensureDir, removeLeftoverTemps, type Logger } from '@ecr-proxy/core';
+import { ConfigError, dirModeFor, ensureDir, localEnvironmentProblem, removeLeftoverTemps, type Logger } from '@ecr-proxy/core';
 import { fileTokenCache, refreshToken, type FetchToken } from '@ecr-proxy/credential-helper';
 import { toStored, type TemporaryCredentials } from './aws-credentials.js';
 import type { CommonConfig } from './config.js';
@@ -24,6 +24,8 @@ export interface StsInitDeps {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   readFile?: (path: string) => Promise<string>;
+  /** AWS's clock minus this host's (ms), when an STS answer's Date header measured it. */
+  clockSkewMs?: () => number | undefined;
 }
 
 /** Write bits for the group and for others: either lets someone else than the owner replace our files. */
@@ -122,7 +124,7 @@ export async function runStsInit(config: CommonConfig, deps: StsInitDeps): Promi
   if (config.ecrRegistries.length > 0) await ensureWritableDir(config.ecrCacheDir, config.fileMode, log, 'ECR cache directory');
   await removeTempsOf(config, log);
 
-  const source = sourceFor(config.source, deps.sts, { marginMs: config.marginMs, now, ...(deps.readFile ? { readFile: deps.readFile } : {}) });
+  const source = sourceFor(config.source, deps.sts, { marginMs: config.marginMs, now, ...(deps.readFile ? { readFile: deps.readFile } : {}), ...(deps.clockSkewMs ? { clockSkewMs: deps.clockSkewMs } : {}) });
   const creds = await retryUntilDeadline(source, { what: 'obtaining AWS credentials', deadlineAt, log, now, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
   await writeCredentials(config.dir, toStored(creds, now()), config.fileMode);
   await writeProfiles(config.dir, { profile: config.profile, command: config.credentialProcessCommand!, region: config.region }, config.fileMode);
@@ -137,12 +139,15 @@ export async function runStsInit(config: CommonConfig, deps: StsInitDeps): Promi
     for (const registry of config.ecrRegistries) {
       try {
         const { entry } = await retryUntilDeadline(
-          (signal) => refreshToken(registry, { cache, fetchToken, identity: config.cacheIdentity, log, now, marginMs: config.marginMs }, signal),
+          (signal) => refreshToken(registry, { cache, fetchToken, identity: config.cacheIdentity, log, now, marginMs: config.marginMs, writeRequired: true }, signal),
           { what: `fetching the ECR token of ${registry.host}`, deadlineAt, log, now, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
         );
         log.info('ECR token cached', { registry: registry.host, expiresAt: entry.ExpiresAt });
       } catch (err) {
-        // Not fatal: the helper fetches a token itself on a miss, and cred-refresher keeps trying.
+        // A cache file we cannot write (a FIFO or directory at its path, a read-only or full volume) is ours to
+        // report: the pod's cache would stay cold and cred-refresher fail the same way. FileTypeError is exit 2.
+        if (classify(err).reason === 'write' || localEnvironmentProblem(err)) throw err;
+        // ECR's answer is not fatal: the helper fetches a token itself on a miss, and cred-refresher keeps trying.
         log.warn('could not warm the ECR token cache', { registry: registry.host, reason: classify(err).reason, error: describe(err) });
       }
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classify } from './errors.js';
-import { fromWebIdentity, sourceFor } from './sources.js';
+import { fromSdkSource, fromWebIdentity, sourceFor } from './sources.js';
 import { FakeSts, temp } from './test-fakes.js';
 
 const signal = new AbortController().signal;
@@ -28,6 +28,34 @@ describe(fromWebIdentity.name, () => {
     const empty = fromWebIdentity({ roleArn: ROLE, tokenFile: '/e', sessionName: 's', durationSeconds: 900, sts, readFile: async () => ' \n' });
     expect(classify(await empty(signal).catch((e: unknown) => e)).reason).toBe('token_file');
     expect(sts.webIdentityCalls).toHaveLength(0);
+  });
+});
+
+describe(fromSdkSource.name, () => {
+  it('Pod Identity: the token file is read on every call and sent without its trailing newline (a header cannot carry it)', async () => {
+    const sts = new FakeSts();
+    let token = 'pod-token-1';
+    const provider = fromSdkSource({ source: { kind: 'container', tokenFile: '/pi' }, sts, readFile: async () => `${token}\n` });
+    await provider(signal);
+    token = 'pod-token-2';
+    await provider(signal);
+    expect(sts.sourceCalls).toEqual([{ kind: 'container', authorizationToken: 'pod-token-1' }, { kind: 'container', authorizationToken: 'pod-token-2' }]);
+  });
+
+  it('a token file with a line break inside, or empty, or missing: one permanent token_file error naming the file, no call', async () => {
+    const sts = new FakeSts();
+    for (const readFile of [async () => 'a\r\nb', async () => '\n', async () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); }]) {
+      const err = await fromSdkSource({ source: { kind: 'container', tokenFile: '/pi' }, sts, readFile })(signal).catch((e: unknown) => e);
+      expect(classify(err)).toEqual({ reason: 'token_file', permanent: true });
+      expect((err as Error).message).toMatch(/^Pod Identity token file \/pi \(AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\) /);
+    }
+    expect(sts.sourceCalls).toHaveLength(0);
+  });
+
+  it('no token file (ECS, a relative URI): the SDK source as configured', async () => {
+    const sts = new FakeSts();
+    await fromSdkSource({ source: { kind: 'container' }, sts })(signal);
+    expect(sts.sourceCalls).toEqual([{ kind: 'container' }]);
   });
 });
 

@@ -19,19 +19,34 @@ export interface WebIdentityInit {
   readFile?: (path: string) => Promise<string>;
 }
 
+/**
+ * A token file, read whole (a regular file only, at most 64 KiB) and trimmed: a kubelet-projected or hand-written
+ * file may end in a newline, which no token holds and no HTTP header can carry. Throws SourceError (`token_file`,
+ * permanent) naming the file and its variable when it is missing, unreadable, not a regular file, empty, or holds
+ * a character an HTTP header cannot carry (a line break inside it).
+ */
+export async function readTokenFile(path: string, what: string, variable: string, read: (path: string) => Promise<string>): Promise<string> {
+  let token: string;
+  try {
+    token = (await read(path)).trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EFTYPE' ? (err as Error).message.replace(/^.* is /, 'is ') : `cannot be read (${code})`;
+    throw new SourceError(`${what} ${path} (${variable}) ${problem}`, 'token_file', true);
+  }
+  if (token === '') throw new SourceError(`${what} ${path} (${variable}) is empty`, 'token_file', true);
+  // RFC 9110 field values: visible ASCII, space and tab (obs-text aside, which no token uses).
+  if (/[^\t\x20-\x7e]/.test(token)) throw new SourceError(`${what} ${path} (${variable}) holds a line break or control character inside the token; it must hold the token alone`, 'token_file', true);
+  return token;
+}
+
+const readTokenText = (path: string) => readRegularFile(path, 'token file', 64 * 1024);
+
 /** IRSA: the projected token is read on every call, since the kubelet rotates it. Only a regular file is read. */
 export function fromWebIdentity(init: WebIdentityInit): CredentialProvider {
-  const read = init.readFile ?? ((path: string) => readRegularFile(path, 'web identity token file', 64 * 1024));
+  const read = init.readFile ?? readTokenText;
   return async (signal) => {
-    let token: string;
-    try {
-      token = (await read(init.tokenFile)).trim();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      const what = code === 'ENOENT' ? 'does not exist' : code === 'EFTYPE' ? (err as Error).message.replace(/^.* is /, 'is ') : `cannot be read (${code})`;
-      throw new SourceError(`web identity token file ${init.tokenFile} (AWS_WEB_IDENTITY_TOKEN_FILE) ${what}`, 'token_file', true);
-    }
-    if (token === '') throw new SourceError(`web identity token file ${init.tokenFile} is empty`, 'token_file', true);
+    const token = await readTokenFile(init.tokenFile, 'web identity token file', 'AWS_WEB_IDENTITY_TOKEN_FILE', read);
     return init.sts.assumeRoleWithWebIdentity(
       { roleArn: init.roleArn, sessionName: init.sessionName, webIdentityToken: token, durationSeconds: init.durationSeconds },
       signal,
@@ -40,8 +55,17 @@ export function fromWebIdentity(init: WebIdentityInit): CredentialProvider {
 }
 
 /** The container endpoint (EKS Pod Identity, ECS), env keys, a profile, or the instance role: exactly that one. */
-export function fromSdkSource(init: { source: Exclude<BaseSource, { kind: 'web-identity' }>; sts: StsApi }): CredentialProvider {
-  return (signal) => init.sts.fromSource(init.source, signal);
+export function fromSdkSource(init: { source: Exclude<BaseSource, { kind: 'web-identity' }>; sts: StsApi; readFile?: (path: string) => Promise<string> }): CredentialProvider {
+  const { source } = init;
+  if (source.kind !== 'container' || !source.tokenFile) return (signal) => init.sts.fromSource(source, signal);
+  // The container endpoint's authorization token file is ours to read (the SDK would send a trailing newline and fail
+  // with an error naming no file), on every call: EKS rotates it.
+  const tokenFile = source.tokenFile;
+  const read = init.readFile ?? readTokenText;
+  return async (signal) => {
+    const authorizationToken = await readTokenFile(tokenFile, 'Pod Identity token file', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', read);
+    return init.sts.fromSource({ kind: 'container', authorizationToken }, signal);
+  };
 }
 
 export interface AssumedRoleInit {
@@ -98,11 +122,11 @@ type Temporary = (signal: AbortSignal) => Promise<TemporaryCredentials>;
  * allowance) is a failed attempt with reason `invalid_expiry`, not a success: a hostile or broken endpoint, or a
  * clock far off, must not replace good credentials nor make the caller call again at once.
  */
-export function withSaneExpiry(provider: Temporary, init: { marginMs: number; now: () => number }): Temporary {
+export function withSaneExpiry(provider: Temporary, init: { marginMs: number; now: () => number; clockSkewMs?: () => number | undefined }): Temporary {
   return async (signal) => {
     const creds = await provider(signal);
     try {
-      checkExpiry('the new AWS credentials', creds.expiration, init.now(), { marginMs: init.marginMs, maxLifetimeMs: MAX_AWS_LIFETIME_MS });
+      checkExpiry('the new AWS credentials', creds.expiration, init.now(), { marginMs: init.marginMs, maxLifetimeMs: MAX_AWS_LIFETIME_MS, measuredSkewMs: init.clockSkewMs?.() });
     } catch (err) {
       if (err instanceof ExpiryError) throw new SourceError(err.message, 'invalid_expiry', false);
       throw err;
@@ -131,7 +155,9 @@ export function withPrincipal(provider: Temporary, init: { sts: StsApi; expected
 /** Where the first credentials come from. Chosen from the env at the edge (config.ts), never by falling through. */
 export type BaseSource =
   | { kind: 'web-identity'; roleArn: string; tokenFile: string }
-  | { kind: 'container' }
+  /** `tokenFile`: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (EKS Pod Identity); `authorizationToken`: its trimmed
+   * content, read by fromSdkSource on each call and handed to the SDK (never from config). */
+  | { kind: 'container'; tokenFile?: string; authorizationToken?: string }
   | { kind: 'static' }
   | { kind: 'profile'; profile: string }
   | { kind: 'instance' };
@@ -150,6 +176,8 @@ export interface SourceOptions {
   marginMs?: number;
   now?: () => number;
   readFile?: (path: string) => Promise<string>;
+  /** AWS's clock minus this host's (ms), from the last STS answer's Date header; named in an expiry error. */
+  clockSkewMs?: () => number | undefined;
 }
 
 /** The one chain: base source → chained role → temporary only → sane expiry → expected principal. */
@@ -158,10 +186,10 @@ export function sourceFor(config: SourceConfig, sts: StsApi, opts: SourceOptions
   const first =
     base.kind === 'web-identity'
       ? fromWebIdentity({ roleArn: base.roleArn, tokenFile: base.tokenFile, sessionName: config.sessionName, durationSeconds: config.durationSeconds, sts, ...(opts.readFile ? { readFile: opts.readFile } : {}) })
-      : fromSdkSource({ source: base, sts });
+      : fromSdkSource({ source: base, sts, ...(opts.readFile ? { readFile: opts.readFile } : {}) });
   const chained = config.target
     ? fromAssumedRole(first, { ...config.target, sessionName: config.sessionName, durationSeconds: config.durationSeconds, sts })
     : first;
-  const sane = withSaneExpiry(temporaryOnly(chained), { marginMs: opts.marginMs ?? 0, now: opts.now ?? Date.now });
+  const sane = withSaneExpiry(temporaryOnly(chained), { marginMs: opts.marginMs ?? 0, now: opts.now ?? Date.now, ...(opts.clockSkewMs ? { clockSkewMs: opts.clockSkewMs } : {}) });
   return withPrincipal(sane, { sts, ...(config.expectedRoleArn ? { expectedRoleArn: config.expectedRoleArn } : {}) });
 }

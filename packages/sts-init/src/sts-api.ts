@@ -115,7 +115,8 @@ export function createStsApi(region: string, opts: { onServerDate?: (date: numbe
     async fromSource(source: SdkSource) {
       // Exactly the source the config named: the SDK's default chain would fall through to instance metadata.
       const provider =
-        source.kind === 'container' ? fromHttp({})
+        // The token as sources.ts read it; '' for the file keeps the SDK from reading AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+        source.kind === 'container' ? fromHttp(source.authorizationToken ? { awsContainerAuthorizationToken: source.authorizationToken, awsContainerAuthorizationTokenFile: '' } : {})
         : source.kind === 'static' ? fromEnv()
         : source.kind === 'profile' ? fromIni({ profile: source.profile, clientConfig: { region, requestHandler: requestHandler() } })
         : fromInstanceMetadata({ timeout: 1000, maxRetries: 1 });

@@ -30,14 +30,14 @@ export function createHandler(parts: HandlerParts) {
       if (req.method === 'GET' && req.url === POD_IDENTITY_PATH) {
         const reply = podIdentityCredentials(req, parts.ctx, parts.denials);
         parts.log.add({ service: 'eks-auth', action: 'AssumeRoleForPodIdentity', at: parts.ctx.now(), status: reply.status, ...(reply.errorCode ? { errorCode: reply.errorCode } : {}) });
-        return write(res, reply);
+        return write(res, reply, parts.ctx.now());
       }
       const call = recognise(req, body, parts.ctx);
-      if (!call) return write(res, unrecognised(req));
+      if (!call) return write(res, unrecognised(req), parts.ctx.now());
       await answer(call, req, res, parts, gone.signal, body);
     } catch (error) {
       if (gone.signal.aborted) return;
-      if (!res.headersSent) write(res, jsonError(500, 'InternalFailure', `fake-aws: ${String(error)}`));
+      if (!res.headersSent) write(res, jsonError(500, 'InternalFailure', `fake-aws: ${String(error)}`), parts.ctx.now());
       else res.destroy();
     }
   };
@@ -68,7 +68,7 @@ async function answer(call: AwsCall, req: IncomingMessage, res: ServerResponse, 
   const reply = faultReply(call, fault) ?? hostile(call, fault, body, parts.ctx.now()) ?? deniedReply(call, parts.denials) ?? call.answer();
   record.status = reply.status;
   if (reply.errorCode) record.errorCode = reply.errorCode;
-  write(res, reply);
+  write(res, reply, parts.ctx.now());
 }
 
 /** An injected denial, checked once the caller is known (an unknown or expired key is refused for that first). */
@@ -120,8 +120,10 @@ function unrecognised(req: IncomingMessage): Reply {
   return jsonError(400, 'UnknownOperationException', `fake-aws does not recognise ${req.method} ${req.url} (${markers.join(', ')})`);
 }
 
-function write(res: ServerResponse, reply: Reply): void {
+/** `now`: the fake's clock, so its `Date` header moves with advanceClock as AWS's own clock would look from here. */
+function write(res: ServerResponse, reply: Reply, now: number): void {
   res.writeHead(reply.status, {
+    date: new Date(now).toUTCString(),
     ...reply.headers,
     'content-type': reply.contentType,
     ...(reply.chunked ? {} : { 'content-length': Buffer.byteLength(reply.body) }),
