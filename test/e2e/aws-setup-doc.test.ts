@@ -12,6 +12,11 @@
  * add-on, pull-through-cache rules, the namespace; a namespace that existed before the steps stays), and the docker
  * logins. moto 5.2.5, the newest on PyPI, has no ECR pull-through-cache API, so the rules are the stub's; the
  * repositories ECR would create through them on a first pull are created in moto by the test.
+ *
+ * What existed before the steps must survive the removal (review/ATTACK-REST.md finding 1): the pull-through-cache
+ * variant starts with a `k8s` rule and a pushed `quay/team/app` repository, the Pod Identity variant with a namespace
+ * and a bucket of the same names (holding two keys); and in two variants an IAM role of the same name (the cache's
+ * role; the ECR account's target role) makes the setup refuse, leaving its trust alone, and the removal keep it.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -87,6 +92,12 @@ describe('docs/aws-setup.md runs as written', () => {
     const namespaces = () => JSON.parse(readFileSync(join(env.STUB_DIR!, 'namespaces.json'), 'utf8')) as Record<string, Record<string, string>>;
     // One variant installs into a namespace that existed before the steps: the removal must leave that one alone.
     const nsExisted = tags.includes('pod-identity-same-account');
+    // ... and the same variant a bucket of the name of step 3, with two keys of its own: reused, kept with them
+    const bucketExisted = nsExisted;
+    const BUCKET = `registry-cache-${ACCOUNT}-${REGION}`;
+    const FOREIGN_KEYS = ['docker/registry/v2/repositories/nginx/_layers/x', 'reports/2026.csv'];
+    // The pull-through-cache variant starts with someone's k8s rule and a repository pushed under quay/: both stay.
+    const rulesExisted = tags.includes('ptc');
     const aws = (args: string[], profile?: string) => new Promise<string>((resolve, reject) => {
       execFile(toolPaths.aws, [...(profile ? ['--profile', profile] : []), ...args, '--output', 'json', '--region', REGION], { env }, (err, stdout, stderr) =>
         (err ? reject(new Error(stderr)) : resolve(stdout)));
@@ -128,7 +139,9 @@ describe('docs/aws-setup.md runs as written', () => {
         AWS_SHARED_CREDENTIALS_FILE: join(home, 'aws-credentials'),
       };
       writeFileSync(env.STUB_LOG!, '');
-      writeFileSync(env.STUB_STATE!, JSON.stringify({ addons: [], associations: [], ptc_rules: [] }));
+      const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+      writeFileSync(env.STUB_STATE!, JSON.stringify({ addons: [], associations: [],
+        ptc_rules: rulesExisted ? [{ prefix: 'k8s', upstream: 'registry.k8s.io', profile: null, createdAt: hourAgo }] : [] }));
       writeFileSync(join(stubDir, 'namespaces.json'), JSON.stringify(nsExisted ? { 'cache-ns': {} } : {}));
       // The profile of the ECR account: moto credentials of a role session in that account.
       writeFileSync(env.AWS_CONFIG_FILE!, '');
@@ -138,6 +151,13 @@ describe('docs/aws-setup.md runs as written', () => {
       writeFileSync(env.AWS_CONFIG_FILE!, `[profile ecr-account]\nregion = ${REGION}\n`);
       writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE!, `[ecr-account]\naws_access_key_id = ${session.Credentials.AccessKeyId}\n`
         + `aws_secret_access_key = ${session.Credentials.SecretAccessKey}\naws_session_token = ${session.Credentials.SessionToken}\n`);
+      if (rulesExisted) await aws(['ecr', 'create-repository', '--repository-name', 'quay/team/app']);
+      if (bucketExisted) {
+        await aws(['s3api', 'create-bucket', '--bucket', BUCKET, '--create-bucket-configuration', `LocationConstraint=${REGION}`]);
+        const body = join(home, 'body');
+        writeFileSync(body, 'not the cache\'s');
+        for (const key of FOREIGN_KEYS) await aws(['s3api', 'put-object', '--bucket', BUCKET, '--key', key, '--body', body]);
+      }
     });
     afterAll(async () => {
       await moto?.stop();
@@ -149,6 +169,7 @@ describe('docs/aws-setup.md runs as written', () => {
       expect(first.code, first.stderr.split('\n').slice(-15).join('\n')).toBe(0);
       const second = await run(selected(false));
       expect(second.code, second.stderr.split('\n').slice(-15).join('\n')).toBe(0);
+      if (bucketExisted) expect(first.stderr).toContain(`reusing bucket ${BUCKET}, which these steps did not create`);
     });
 
     it('leaves the bucket, the role and the values the variant needs, with the names of step 1', { timeout: 300_000 }, async () => {
@@ -240,21 +261,32 @@ describe('docs/aws-setup.md runs as written', () => {
       }
     });
 
-    it('the removal leaves nothing behind', { timeout: 600_000 }, async () => {
+    it('the removal deletes what the steps created and nothing else', { timeout: 600_000 }, async () => {
       if (tags.includes('ptc')) {
         // what ECR does on the first pull of registry.k8s.io/pause and quay.io/prometheus/node-exporter through the rules
         for (const repo of ['k8s/pause', 'quay/prometheus/node-exporter']) await aws(['ecr', 'create-repository', '--repository-name', repo]);
       }
       const removal = await run(selected(true));
       expect(removal.code, removal.stderr.split('\n').slice(-15).join('\n')).toBe(0);
-      expect((JSON.parse(await aws(['s3api', 'list-buckets'])) as { Buckets: unknown[] }).Buckets).toEqual([]);
+      const buckets = (JSON.parse(await aws(['s3api', 'list-buckets'])) as { Buckets: { Name: string }[] }).Buckets.map((b) => b.Name);
+      expect(buckets).toEqual(bucketExisted ? [BUCKET] : []);
+      if (bucketExisted) {
+        const keys = (JSON.parse(await aws(['s3api', 'list-objects-v2', '--bucket', BUCKET])) as { Contents: { Key: string }[] }).Contents.map((o) => o.Key);
+        expect(keys.sort()).toEqual(FOREIGN_KEYS);
+        expect(removal.stderr).toContain(`kept S3 bucket ${BUCKET}`);
+      }
       expect((JSON.parse(await aws(['iam', 'list-roles'])) as { Roles: unknown[] }).Roles).toEqual([]);
-      expect((JSON.parse(await aws(['ecr', 'describe-repositories'])) as { repositories: unknown[] }).repositories).toEqual([]);
+      const repos = (JSON.parse(await aws(['ecr', 'describe-repositories'])) as { repositories: { repositoryName: string }[] }).repositories;
+      // the k8s rule was there before: it and its repositories stay; quay's rule was the steps', quay/team/app older
+      expect(repos.map((r) => r.repositoryName).sort()).toEqual(rulesExisted ? ['k8s/pause', 'quay/team/app'] : []);
       expect((JSON.parse(await aws(['iam', 'list-roles'], 'ecr-account')) as { Roles: unknown[] }).Roles).toEqual([]);
-      expect((JSON.parse(await aws(['ecr', 'describe-repositories'], 'ecr-account')) as { repositories: unknown[] }).repositories).toEqual([]);
+      // (moto started with MOTO_ACCOUNT_ID serves the ECR account's assumed-role calls from the cluster account, so
+      // the repositories kept there show here too)
+      const ecrAccountRepos = (JSON.parse(await aws(['ecr', 'describe-repositories'], 'ecr-account')) as { repositories: { repositoryName: string }[] }).repositories;
+      expect(ecrAccountRepos.map((r) => r.repositoryName).filter((n) => !repos.some((r) => r.repositoryName === n))).toEqual([]);
       expect(state().associations).toEqual([]);
       expect(state().addons).toEqual([]);
-      expect(state().ptc_rules).toEqual([]);
+      expect(state().ptc_rules.map((r) => r.prefix)).toEqual(rulesExisted ? ['k8s'] : []);
       expect(namespaces()).toEqual(nsExisted ? { 'cache-ns': {} } : {});
       const logouts = stubLog().split('\n').filter((l) => l.startsWith('docker logout '));
       expect(logouts).toContain(`docker logout ${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
@@ -262,6 +294,33 @@ describe('docs/aws-setup.md runs as written', () => {
         expect(logouts).toContain(`docker logout ${ECR_ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
       }
       expect(existsSync(join(home, 'registry-cache-setup'))).toBe(false);
+    });
+
+    // An IAM role of the same name that the steps did not create: the setup refuses before changing its trust or
+    // policies, the removal keeps it (the cache's role with IRSA; the ECR account's target role cross-account).
+    const foreignRole = tags.includes('ptc') ? { name: 'cache-role', profile: undefined, message: 'IAM role cache-role exists and these steps did not create it' }
+      : tags.includes('cross-account') ? { name: 'cache-reader', profile: 'ecr-account', message: 'IAM role cache-reader exists in the ECR account and these steps did not create it' }
+        : undefined;
+    it.runIf(foreignRole)('an IAM role of the same name that the steps did not create: setup refuses, removal keeps it', { timeout: 600_000 }, async () => {
+      const { name, profile, message } = foreignRole!;
+      const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      await aws(['iam', 'create-role', '--role-name', name, '--assume-role-policy-document', trust], profile);
+      const setup = await run(selected(false));
+      expect(setup.code).not.toBe(0);
+      expect(setup.stderr).toContain(message);
+      const role = JSON.parse(await aws(['iam', 'get-role', '--role-name', name], profile)) as { Role: { AssumeRolePolicyDocument: unknown } };
+      expect(role.Role.AssumeRolePolicyDocument).toEqual(JSON.parse(trust));
+      expect((JSON.parse(await aws(['iam', 'list-role-policies', '--role-name', name], profile)) as { PolicyNames: string[] }).PolicyNames).toEqual([]);
+      const removal = await run(selected(true));
+      expect(removal.code, removal.stderr.split('\n').slice(-15).join('\n')).toBe(0);
+      expect(removal.stderr).toContain(`kept IAM role ${name}`);
+      // kept as it was; cross-account, the cache's own role (the steps') went. (Names, not accounts: moto started
+      // with MOTO_ACCOUNT_ID puts the ECR account's assumed-role calls in that same account.)
+      const after = JSON.parse(await aws(['iam', 'get-role', '--role-name', name], profile)) as { Role: { AssumeRolePolicyDocument: unknown } };
+      expect(after.Role.AssumeRolePolicyDocument).toEqual(JSON.parse(trust));
+      const roles = (JSON.parse(await aws(['iam', 'list-roles'])) as { Roles: { RoleName: string }[] }).Roles.map((r) => r.RoleName);
+      if (profile) expect(roles).not.toContain('cache-role');
+      expect((JSON.parse(await aws(['s3api', 'list-buckets'])) as { Buckets: unknown[] }).Buckets).toEqual([]);   // step 3's went
     });
   });
 });
