@@ -119,3 +119,40 @@ esac
     expect(existsSync(join(state, 'bucket', 'objects', 'prod-cache-blob')), "cluster prod's cache bucket emptied and deleted").toBe(true);
   });
 });
+
+describe('attack-last finding 3: docs/aws-setup.md variant b keeps an association of these steps that has no target role', () => {
+  it('re-running "b. With EKS Pod Identity" after the same-account association gives the pod the target role, or refuses', () => {
+    root = mkdtempSync(join(tmpdir(), 'attack-last-'));
+    const blocks = [...doc().matchAll(/^```sh([^\n]*)\n([\s\S]*?)^```$/gm)].map((m) => ({ tags: m[1]!.trim().split(/\s+/), text: m[2]! }));
+    const same = blocks.find((b) => b.tags.includes('pod-identity-same-account'))!.text;
+    const target = blocks.find((b) => b.tags.includes('pod-identity-target'))!.text;
+    const bin = join(root, 'bin');
+    spawnSync('mkdir', ['-p', bin, join(root, 'work'), join(root, 's')]);
+    // one association as files: s/assoc (role), s/assoc-target, s/assoc-tag; roles: absent in the ECR account
+    writeFileSync(join(bin, 'aws'), `#!/bin/bash
+S=${join(root, 's')}; echo "$*" >> "$S/calls"
+[ "$1" = --profile ] && shift 2
+arg() { local k="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = "$k" ] && { echo "$2"; return; }; shift; done; }
+case "$1 $2" in
+  "eks list-pod-identity-associations") if [ -f "$S/assoc" ]; then echo a-1; else echo None; fi ;;
+  "eks create-pod-identity-association") arg --role-arn "$@" > "$S/assoc"; arg --target-role-arn "$@" > "$S/assoc-target"; echo registry-cache-aws-setup > "$S/assoc-tag" ;;
+  "eks update-pod-identity-association") t=$(arg --target-role-arn "$@"); [ -n "$t" ] && echo "$t" > "$S/assoc-target" ;;
+  "eks describe-pod-identity-association") cat "$S/assoc-tag" ;;
+  "iam get-role") exit 254 ;;
+  "iam create-role"|"iam put-role-policy"|"iam delete-role-policy"|"iam update-assume-role-policy"|"s3api put-bucket-policy") ;;
+  *) echo "stub aws: unexpected $*" >&2; exit 2 ;;
+esac
+`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH}`, WORK: join(root, 'work'), AWS_REGION: 'eu-west-1', CLUSTER: 'c1', NS: 'registry-cache', SA: 'ecr-pull-through-cache',
+      ROLE: 'ecr-pull-through-cache', IMAGE_REPO: 'ecr-pull-through-cache', TAG: '3.0.0-1', ECR_ACCOUNT_ID: '222222222222', ECR_PROFILE: 'ecr',
+      TARGET_ROLE: 'ecr-pull-through-cache-reader', ACCOUNT_ID: '111111111111', BUCKET: 'b', OIDC: 'oidc.example/id/X' };
+    const helpers = blocks[1]!.text;
+    const first = spawnSync('bash', ['-c', `set -euo pipefail\n${helpers}\n${same}`], { cwd: repoRoot, env, encoding: 'utf8' });
+    expect(first.status, first.stderr).toBe(0);
+    const second = spawnSync('bash', ['-c', `set -euo pipefail\n${helpers}\n${target}`], { cwd: repoRoot, env, encoding: 'utf8' });
+    const assocTarget = readFileSync(join(root, 's', 'assoc-target'), 'utf8').trim();
+    // the filled overlay expects the target role; the association must hand it out, or the block must say it does not
+    expect(second.status !== 0 || assocTarget === 'arn:aws:iam::222222222222:role/ecr-pull-through-cache-reader',
+      `exit ${second.status}, association target "${assocTarget}", stderr: ${second.stderr}`).toBe(true);
+  });
+});
