@@ -187,7 +187,7 @@ describe('docs/aws-setup.md runs as written', () => {
       expect(stubLog()).toMatch(/^helm upgrade --install cache twuni\/docker-registry --version 3\.0\.0 --namespace cache-ns /m);
       // step 6 made the namespace and labelled it as its own, unless it existed (then untouched)
       expect(namespaces()).toEqual({ 'cache-ns': nsExisted ? {} : { 'app.kubernetes.io/created-by': 'registry-cache-aws-setup' } });
-      if (tags.includes('pod-identity')) expect(state().addons).toEqual([{ cluster: 'test-cluster', name: 'eks-pod-identity-agent', tags: { 'created-by': 'registry-cache-aws-setup' } }]);
+      if (tags.includes('pod-identity')) expect(state().addons).toEqual([{ cluster: 'test-cluster', name: 'eks-pod-identity-agent', tags: { 'created-by': 'registry-cache-aws-setup/test-cluster/cache-ns/cache-sa' } }]);
       if (tags.includes('ptc')) expect(state().ptc_rules.map((r) => r.prefix).sort()).toEqual(['k8s', 'quay']);
       // step 5 pushed our image where the values point (docker is stubbed; the repository is moto's)
       expect(stubLog()).toMatch(new RegExp(`^docker buildx build .* -t ${ACCOUNT}\\.dkr\\.ecr\\.${REGION}\\.amazonaws\\.com/platform/registry-cache:3\\.0\\.0-7 --push \\.$`, 'm'));

@@ -66,10 +66,10 @@ esac
     writeFileSync(join(state, 'repos', 'quay%team%app'), before);
     // The steps: setup (twice: re-runnable), a first pull through the new quay rule, then the removal in a new shell.
     const firstPull = `echo "$(date +%s.%N)" > ${state}/repos/quay%prometheus%node-exporter`;
-    const vars = `ROLE=r WORK=${join(root, 'work')}; mkdir -p "$WORK"\n`;
-    expect(bash(`${helpers()}${vars}${setup}\n${setup}\n${firstPull}`, bin)).toMatchObject({ status: 0 });
+    const vars = `CLUSTER=c NS=n SA=s ROLE=r WORK=${join(root, 'work')}; mkdir -p "$WORK"\n`;
+    expect(bash(`${vars}${helpers()}${setup}\n${setup}\n${firstPull}`, bin)).toMatchObject({ status: 0 });
     expect(readFileSync(join(root, 'work', 'ptc-rules-created'), 'utf8')).toBe('quay\n');
-    const r = bash(`${helpers()}${vars}${removal}`, bin);
+    const r = bash(`${vars}${helpers()}${removal}`, bin);
     expect(r.status, r.stderr).toBe(0);
     expect(readdirSync(join(state, 'rules')).sort()).toEqual(['k8s']);
     expect(readdirSync(join(state, 'repos')).sort()).toEqual(['k8s%pause', 'quay%team%app']);
@@ -94,9 +94,9 @@ esac
     const vars = `AWS_REGION=eu-west-2 BUCKET=b RELEASE=r NS=n SA=s ROLE=r CLUSTER=c IMAGE_REPO=i ACCOUNT_ID=111122223333 WORK=${join(root, 'work')}; mkdir -p "$WORK"\n`;
     const step3 = after('\n## 3. The S3 bucket');
     expect(step3).toContain('create-bucket');
-    const setup = bash(`${helpers()}${vars}${step3}`, bin);
+    const setup = bash(`${vars}${helpers()}${step3}`, bin);
     expect(setup.status, setup.stderr).toBe(0);
-    const removal = bash(`${helpers()}${vars}${after('\n## Remove')}`, bin);
+    const removal = bash(`${vars}${helpers()}${after('\n## Remove')}`, bin);
     expect(removal.status, removal.stderr).toBe(0);
     return { setup, removal };
   };
@@ -117,7 +117,7 @@ esac
   it('deletes the bucket step 3 created (tagged), with its objects', () => {
     const { state, bin } = setUp(bucketStub);
     const { removal } = bucketRun(bin);
-    expect(readFileSync(join(state, 'calls'), 'utf8')).toMatch(/^s3api put-bucket-tagging --bucket b --tagging TagSet=\[\{Key=created-by,Value=registry-cache-aws-setup\}\]$/m);
+    expect(readFileSync(join(state, 'calls'), 'utf8')).toMatch(/^s3api put-bucket-tagging --bucket b --tagging TagSet=\[\{Key=created-by,Value=registry-cache-aws-setup\/c\/n\/s\}\]$/m);
     expect(readdirSync(state)).not.toContain('bucket');
     expect(removal.stderr).not.toContain('kept');
   });
