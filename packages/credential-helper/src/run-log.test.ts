@@ -138,6 +138,28 @@ describe(RunLogReader.name, () => {
     expect(reports).toEqual([]);
   });
 
+  // review/ATTACK-LAST.md: an error that says nothing about the file (out of descriptors) must not remove it.
+  it('out of file descriptors (EMFILE): the file and what it holds are kept, counted once descriptors are back', () => {
+    const reports: string[] = [];
+    const reader = new RunLogReader(dir, undefined, (line) => reports.push(line));
+    reader.start();
+    recordRun(dir, 'cache');
+    const held: number[] = [];
+    try {
+      for (;;) held.push(openSync('/dev/null', 'r'));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('EMFILE');
+      reader.collect();
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
+    expect(existsSync(file())).toBe(true);
+    expect(reports).toEqual([expect.stringContaining('(EMFILE)')]);
+    reader.collect();
+    expect(reader.totals.cache).toBe(1);
+    expect(reader.blocked).toBeUndefined();
+  });
+
   // A helper-runs the helpers cannot append to and the reader cannot read would stop the count for good, silently.
   it.each<[string, () => void]>([
     ['a FIFO', () => void execFileSync('mkfifo', [file()])],

@@ -77,12 +77,13 @@ export function countRuns(bytes: Uint8Array, into: RunCounts): void {
   }
 }
 
-type Read = { bytes: Uint8Array; ino: number; end: number } | { missing: true } | { blocked: string };
+type Read = { bytes: Uint8Array; ino: number; end: number } | { missing: true } | { blocked: string } | { failed: string };
 
 /**
  * Reads `path` from `offsetFor(inode)` to its end (at most `limit` bytes). `missing`: nothing there (ENOENT);
  * `blocked`: something there that is not a regular file this process can read (a FIFO, a directory, a symbolic link,
- * another user's 0600 file), with a few words saying what. The inode tells a file the reader has seen from one a
+ * another user's 0600 file), with a few words saying what; `failed`: any other error (EMFILE, EIO, …), which says
+ * nothing about the file, so it is never removed for it. The inode tells a file the reader has seen from one a
  * helper created after a rotation.
  */
 function readFrom(path: string, offsetFor: (ino: number) => number, limit: number): Read {
@@ -105,7 +106,7 @@ function readFrom(path: string, offsetFor: (ino: number) => number, limit: numbe
     if (code === 'ENOENT' || code === 'ENOTDIR') return { missing: true };
     if (code === 'ELOOP') return { blocked: 'a symbolic link' };
     if (code === 'EACCES' || code === 'EPERM') return { blocked: `a file this user cannot read (${ownerOf(path)})` };
-    return { blocked: `unreadable (${code ?? 'error'})` };
+    return { failed: `cannot read ${path} (${code ?? 'error'}): helper runs are counted once it can be read again` };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -180,6 +181,7 @@ export class RunLogReader {
     let problem: string | undefined;
     const there = readFrom(this.path, () => Number.MAX_SAFE_INTEGER, 0);
     if ('blocked' in there) problem = this.unblock(this.path, there.blocked);
+    else if ('failed' in there) problem = there.failed;
     else if ('ino' in there) this.current = { ino: there.ino, offset: there.end };
     // What is rotated was counted by a previous refresher, or never will be: it goes.
     const old = clear(`${this.path}.1`);
@@ -197,6 +199,8 @@ export class RunLogReader {
       if ('bytes' in rest && rest.ino === ino) {
         countRuns(rest.bytes, counts);
         this.rotated = { ino, offset: rest.end };
+      } else if ('failed' in rest) {
+        problem = rest.failed; // read again at the next collect
       } else {
         this.rotated = undefined; // removed or replaced by someone else: nothing more of ours arrives there
       }
@@ -206,6 +210,8 @@ export class RunLogReader {
     if ('blocked' in fresh) {
       this.current = undefined;
       problem = this.unblock(this.path, fresh.blocked);
+    } else if ('failed' in fresh) {
+      problem = fresh.failed; // the file is left alone, and so is what was read of it
     } else if ('bytes' in fresh) {
       countRuns(fresh.bytes, counts);
       this.current = { ino: fresh.ino, offset: fresh.end };
