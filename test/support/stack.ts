@@ -310,9 +310,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
  *
  * Registry 3.0.0 writes a proxied blob to storage within the request that serves it, under the request's context:
  * when the client closes its connection after the last byte but before the S3 commit ends, the write is abandoned
- * (logged as "upload part: RequestCanceled: request context canceled"; distribution/distribution#4793, fixed in
- * 3.1.0 by a detached context). containerd (and crane) close their connections once a pull is done, so on a loaded machine a
- * layer it pulled can stay uncached, and the next request fetches it from the upstream again. That is what a
+ * (logged as "upload part: RequestCanceled: request context canceled"; distribution/distribution#4793; 3.1.2 writes
+ * under a detached context). containerd (and crane) close their connections once a pull is done, so on a loaded
+ * machine a layer it pulled can stay uncached, and the next request fetches it from the upstream again. That is what a
  * second request does here: for each abandoned write (counted from the log, once each) the blob is requested again
  * through the cache by a client that keeps its connection, until it is linked.
  */
