@@ -43,6 +43,9 @@ export function isSessionOf(principal: Principal, roleArn: string): boolean {
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
+/** True when `value` has the shape of an IAM role ARN, as every role setting is checked when read. */
+export const isRoleArn = (value: string): boolean => ROLE_ARN.test(value);
+
 /**
  * Where the expected principal comes from, in order (docs/configuration.md, "The expected role"): the explicit
  * setting, else the role sts-init chains to (the credentials in use are that role's), else the IRSA role. Nothing
@@ -65,7 +68,7 @@ export function expectedRoleArn(get: (flag: string | undefined, env: string) => 
   for (const source of EXPECTED_ROLE_SOURCES) {
     const value = get(source.flag, source.env);
     if (value === undefined || value === '') continue;
-    if (!ROLE_ARN.test(value)) {
+    if (!isRoleArn(value)) {
       throw new ConfigError(`${source.flag ? `--${source.flag} / ` : ''}${source.env}: "${value}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
     }
     return value;

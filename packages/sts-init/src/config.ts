@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { booleanFrom, checkDurationBounds, ConfigError, expectedRoleArn, firstSet, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
+import { booleanFrom, checkDurationBounds, ConfigError, expectedRoleArn, firstSet, isRoleArn, fractionFrom, listFrom, parseDuration, parseFlags, type DurationBounds, type Env } from '@ecr-proxy/core';
 import { cacheIdentity, parseEcrRegistry, partitionOf, PARTITIONS, type EcrRegistry } from '@ecr-proxy/credential-helper';
 import { proxyEnvFrom } from '@ecr-proxy/core/proxy-env';
 import { preflightEnabled } from '@ecr-proxy/preflight';
@@ -93,7 +93,6 @@ export function sessionNameFor(host: string): string {
   return `ecr-proxy-${host}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 }
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
 
 /**
  * The base source, named by the env the platform set up; never "whatever the SDK finds", which on EKS ends at the
@@ -119,9 +118,9 @@ function sourceConfig(get: Lookup, env: Env, host: string): SourceConfig {
   const tokenFile = firstSet(env, 'AWS_WEB_IDENTITY_TOKEN_FILE');
   if (roleArn && !tokenFile) throw new ConfigError('AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not; set both (IRSA) or neither');
   if (tokenFile && !roleArn) throw new ConfigError('AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not; set both (IRSA) or neither');
-  if (roleArn && !ROLE_ARN.test(roleArn)) throw new ConfigError(`AWS_ROLE_ARN: "${roleArn}" is not an IAM role ARN`);
+  if (roleArn && !isRoleArn(roleArn)) throw new ConfigError(`AWS_ROLE_ARN: "${roleArn}" is not an IAM role ARN`);
   const targetRoleArn = get('target-role-arn', 'TARGET_ROLE_ARN');
-  if (targetRoleArn && !ROLE_ARN.test(targetRoleArn)) {
+  if (targetRoleArn && !isRoleArn(targetRoleArn)) {
     throw new ConfigError(`--target-role-arn / TARGET_ROLE_ARN: "${targetRoleArn}" is not an IAM role ARN`);
   }
   const externalId = get('external-id', 'TARGET_EXTERNAL_ID');
